@@ -1,0 +1,46 @@
+# Feature Bridge: `make serve` runs the service, `make test` runs every check.
+SHELL := /bin/bash
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+BIN := $(VENV)/bin
+CONFIG := $(if $(wildcard featurebridge.toml),featurebridge.toml,featurebridge.example.toml)
+
+.PHONY: serve test install lint typecheck pytest bench clean
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet uv==$(UV_VERSION)
+
+$(VENV)/.installed: $(UV) uv.lock pyproject.toml
+	$(UV) sync --frozen --python $(PYTHON)
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --ignore-scripts
+	touch $@
+
+install: $(VENV)/.installed
+
+serve: $(VENV)/.installed
+	FEATUREBRIDGE_CONFIG=$${FEATUREBRIDGE_CONFIG:-$(CONFIG)} $(BIN)/featurebridge serve
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(VENV)/.installed
+	$(BIN)/mypy
+
+pytest: $(VENV)/.installed node_modules/.installed
+	$(BIN)/pytest -q -p no:cacheprovider
+
+test: lint typecheck pytest
+
+bench: $(VENV)/.installed node_modules/.installed
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf $(VENV) $(TOOLS) node_modules .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,63 @@
+"""CORS answered per app from its ``allowed_origins``, preflight included.
+
+The service answers CORS itself (not API Gateway) because each app allows
+its own origins.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, request
+
+from bridge.api.access import runtime
+from bridge.api.errors import ApiError, error_response
+
+ALLOWED_METHODS = "GET, POST, DELETE, OPTIONS"
+ALLOWED_HEADERS = "Content-Type, Idempotency-Key, X-Featurebridge-Voter"
+EXPOSED_HEADERS = "Retry-After, Location, Link"
+PREFLIGHT_MAX_AGE = "600"
+
+
+def _origin_allowed(app_id: str | None, origin: str) -> bool:
+    if app_id is None:
+        return False
+    app = runtime().settings.app(app_id)
+    return app is not None and origin in app.allowed_origins
+
+
+def install_cors(blueprint: Blueprint) -> None:
+    """Answer preflights and add CORS headers on every route of ``blueprint``."""
+
+    @blueprint.before_request
+    def _preflight() -> Response | None:
+        if request.method != "OPTIONS":
+            return None
+        origin = request.headers.get("Origin")
+        app_id = (request.view_args or {}).get("app_id")
+        if origin is None or not request.headers.get("Access-Control-Request-Method"):
+            return Response(status=204, headers={"Allow": ALLOWED_METHODS})
+        if not _origin_allowed(app_id, origin):
+            response = error_response(
+                ApiError("forbidden", f"origin {origin} is not allowed for this app")
+            )
+            response.headers["Vary"] = "Origin"
+            return response
+        return Response(
+            status=204,
+            headers={
+                "Access-Control-Allow-Origin": origin,
+                "Access-Control-Allow-Methods": ALLOWED_METHODS,
+                "Access-Control-Allow-Headers": ALLOWED_HEADERS,
+                "Access-Control-Max-Age": PREFLIGHT_MAX_AGE,
+                "Vary": "Origin",
+            },
+        )
+
+    @blueprint.after_request
+    def _headers(response: Response) -> Response:
+        origin = request.headers.get("Origin")
+        response.vary.add("Origin")
+        app_id = (request.view_args or {}).get("app_id")
+        if origin and request.method != "OPTIONS" and _origin_allowed(app_id, origin):
+            response.headers["Access-Control-Allow-Origin"] = origin
+            response.headers["Access-Control-Expose-Headers"] = EXPOSED_HEADERS
+        return response

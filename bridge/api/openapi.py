@@ -1,0 +1,135 @@
+"""OpenAPI 3.1 description of the API, generated from the models that validate it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from bridge.api.models import (
+    ErrorOut,
+    Health,
+    ListParams,
+    RequestList,
+    RequestOut,
+    SubmissionIn,
+    SubmissionOut,
+)
+
+REF_TEMPLATE = "#/components/schemas/{model}"
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One documented route."""
+
+    method: str
+    path: str
+    summary: str
+    responses: dict[int, type[BaseModel]]
+    query: type[BaseModel] | None = None
+    body: type[BaseModel] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    tags: tuple[str, ...] = ("requests",)
+
+
+APP_PARAM = {"name": "app", "in": "path", "required": True, "schema": {"type": "string"}}
+NUMBER_PARAM = {"name": "number", "in": "path", "required": True, "schema": {"type": "integer"}}
+
+OPERATIONS: tuple[Operation, ...] = (
+    Operation(
+        "get",
+        "/v1/apps/{app}/requests",
+        "List an app's requests from the index",
+        {200: RequestList},
+        query=ListParams,
+    ),
+    Operation("get", "/v1/apps/{app}/requests/{number}", "Show one request", {200: RequestOut}),
+    Operation(
+        "post",
+        "/v1/apps/{app}/requests",
+        "Submit a feature request (JSON or urlencoded form)",
+        {201: SubmissionOut, 202: SubmissionOut},
+        body=SubmissionIn,
+        headers={"Idempotency-Key": "repeat-safe submissions: kept 24 h per app"},
+    ),
+    Operation(
+        "get", "/healthz", "Each dependency's state", {200: Health, 503: Health}, tags=("ops",)
+    ),
+)
+
+
+def build_openapi(*, server_url: str, version: str) -> dict[str, Any]:
+    """The whole OpenAPI 3.1 document."""
+    models: set[type[BaseModel]] = {ErrorOut}
+    for op in OPERATIONS:
+        models.update(op.responses.values())
+        if op.body:
+            models.add(op.body)
+    refs, defs = models_json_schema(
+        [(model, "validation") for model in sorted(models, key=lambda m: m.__name__)],
+        ref_template=REF_TEMPLATE,
+    )
+    paths: dict[str, dict[str, Any]] = {}
+    for op in OPERATIONS:
+        paths.setdefault(op.path, {})[op.method] = _operation(op, refs)
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Feature Bridge",
+            "version": version,
+            "description": "Feature requests from widgets and forms, filed as GitHub issues.",
+        },
+        "servers": [{"url": server_url}],
+        "paths": paths,
+        "components": {
+            "schemas": defs.get("$defs", {}),
+            "securitySchemes": {"operator": {"type": "http", "scheme": "bearer"}},
+        },
+    }
+
+
+def _operation(op: Operation, refs: dict[Any, Any]) -> dict[str, Any]:
+    parameters: list[dict[str, Any]] = []
+    if "{app}" in op.path:
+        parameters.append(APP_PARAM)
+    if "{number}" in op.path:
+        parameters.append(NUMBER_PARAM)
+    if op.query is not None:
+        schema = op.query.model_json_schema(ref_template=REF_TEMPLATE)
+        for name, prop in schema["properties"].items():
+            parameters.append({"name": name, "in": "query", "required": False, "schema": prop})
+    for name, description in op.headers.items():
+        parameters.append(
+            {"name": name, "in": "header", "description": description, "schema": {"type": "string"}}
+        )
+    document: dict[str, Any] = {
+        "summary": op.summary,
+        "tags": list(op.tags),
+        "parameters": parameters,
+        "responses": {
+            str(status): {
+                "description": model.__doc__ or model.__name__,
+                "content": {"application/json": {"schema": refs[(model, "validation")]}},
+            }
+            for status, model in op.responses.items()
+        }
+        | {
+            "default": {
+                "description": "error envelope",
+                "content": {"application/json": {"schema": refs[(ErrorOut, "validation")]}},
+            }
+        },
+    }
+    if op.body is not None:
+        body_schema = refs[(op.body, "validation")]
+        document["requestBody"] = {
+            "required": True,
+            "content": {
+                "application/json": {"schema": body_schema},
+                "application/x-www-form-urlencoded": {"schema": body_schema},
+            },
+        }
+    return document

@@ -1,0 +1,60 @@
+"""Operational endpoints: health and the API description."""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+from flask import Blueprint, Response, jsonify
+
+from bridge.api.access import runtime
+from bridge.api.models import Health
+from bridge.api.openapi import build_openapi
+from bridge.ports import StoreError
+
+blueprint = Blueprint("ops", __name__)
+
+
+def service_version() -> str:
+    """The installed distribution's version."""
+    try:
+        return version("featurebridge")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+@blueprint.get("/healthz")
+def healthz() -> tuple[Response, int]:
+    """200 with each dependency's state; 503 only when the index is down."""
+    rt = runtime()
+    index: dict[str, object] = {"ok": True}
+    queue: dict[str, object] = {"depth": rt.queue.depth()}
+    try:
+        rt.store.ping()
+        stats = rt.store.outbox_stats()
+        queue["pending_submissions"] = stats.pending
+        queue["oldest_pending_age_seconds"] = (
+            round((rt.clock() - stats.oldest_created_at).total_seconds(), 1)
+            if stats.oldest_created_at
+            else None
+        )
+    except StoreError as error:
+        index = {"ok": False, "detail": str(error)}
+    tracker = rt.tracker.health()
+    github: dict[str, object] = {"configured": tracker.configured, "detail": tracker.detail}
+    if not index["ok"]:
+        status, code = "down", 503
+    elif not tracker.configured or queue.get("pending_submissions"):
+        status, code = "degraded", 200
+    else:
+        status, code = "ok", 200
+    body = Health(status=status, index=index, github=github, queue=queue)
+    return jsonify(body.model_dump(mode="json")), code
+
+
+@blueprint.get("/openapi.json")
+def openapi() -> Response:
+    """The OpenAPI 3.1 description of this API."""
+    document = build_openapi(
+        server_url=runtime().settings.server.public_url, version=service_version()
+    )
+    return jsonify(document)

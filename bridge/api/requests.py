@@ -1,0 +1,170 @@
+"""Public request endpoints: submit, list, show."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request, url_for
+from pydantic import ValidationError
+
+from bridge.api.access import (
+    app_or_404,
+    enforce_rate_limit,
+    inline_delivery,
+    runtime,
+    visible_app,
+)
+from bridge.api.body import read_body
+from bridge.api.cors import install_cors
+from bridge.api.cursor import decode_cursor, encode_cursor
+from bridge.api.errors import ApiError, fields_of
+from bridge.api.models import ListParams, RequestList, RequestOut, SubmissionIn, SubmissionOut
+from bridge.domain import Delivery, Source, Status, Submission, SubmissionContent
+from bridge.jobs import deliver_job
+from bridge.ports import IdempotencyConflictError, InvalidCursorError, ListQuery
+from bridge.ranking import title_words
+from bridge.settings import AppConfig
+from bridge.submissions import accept, fingerprint
+
+blueprint = Blueprint("requests", __name__)
+install_cors(blueprint)
+
+_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+
+
+@blueprint.get("/v1/apps/<app_id>/requests")
+def list_requests(app_id: str) -> Response:
+    """A page of the app's requests from the index."""
+    app = visible_app(app_id)
+    params = _query(ListParams)
+    words = title_words(params.q or "")
+    binding = f"{app.id}|{params.sort}|{params.status or ''}|{' '.join(words)}"
+    position = decode_cursor(params.cursor, binding) if params.cursor else None
+    query = ListQuery(
+        app=app.id,
+        sort=params.sort,
+        status=params.status,
+        words=words,
+        limit=params.limit,
+        cursor=position,
+    )
+    try:
+        page = runtime().store.list_requests(query)
+    except InvalidCursorError as error:
+        raise ApiError(
+            "bad_request", "cursor is not valid for this listing", fields={"cursor": str(error)}
+        ) from error
+    body = RequestList(
+        items=[RequestOut.of(item) for item in page.items],
+        next_cursor=encode_cursor(page.next_cursor, binding) if page.next_cursor else None,
+    )
+    return jsonify(
+        {"items": [item.to_json() for item in body.items], "next_cursor": body.next_cursor}
+    )
+
+
+@blueprint.get("/v1/apps/<app_id>/requests/<int:number>")
+def show_request(app_id: str, number: int) -> Response:
+    """One request of the index."""
+    app = visible_app(app_id)
+    found = runtime().store.get_request(app.id, number)
+    if found is None:
+        raise ApiError("not_found", f"no request #{number} in app {app.id!r}")
+    return jsonify(RequestOut.of(found).to_json())
+
+
+@blueprint.post("/v1/apps/<app_id>/requests")
+def submit_request(app_id: str) -> tuple[Response, int] | Response:
+    """Accept a submission: committed before answering, delivered now or queued."""
+    app = app_or_404(app_id)
+    key = _idempotency_key()
+    raw = read_body()
+    try:
+        submitted = SubmissionIn.model_validate(raw)
+    except ValidationError as error:
+        raise ApiError(
+            "validation_failed", "the request has invalid fields", fields=fields_of(error)
+        ) from error
+    rt = runtime()
+    enforce_rate_limit("submission", app, rt.settings.server.rate_limits.submissions_per_hour)
+    content = SubmissionContent(
+        title=submitted.title,
+        description=submitted.description,
+        metadata=submitted.metadata,
+        email=submitted.email,
+        name=submitted.name,
+    )
+    try:
+        submission, created = accept(
+            rt,
+            app,
+            content,
+            source=_source(app),
+            idempotency_key=key,
+            body_fingerprint=fingerprint(submitted.model_dump(mode="json")),
+        )
+    except IdempotencyConflictError as error:
+        raise ApiError(
+            "conflict",
+            "Idempotency-Key was already used with a different body",
+            fields={"Idempotency-Key": f"used for submission {error.submission_id}"},
+        ) from error
+    if created and rt.tracker.health().configured:
+        submission = (
+            inline_delivery().attempt(
+                submission.id, timeout=rt.settings.server.inline_delivery_seconds
+            )
+            or submission
+        )
+    if submission.delivery is not Delivery.DELIVERED and created:
+        rt.queue.enqueue(deliver_job(submission.id))
+    return _submission_answer(app, submission)
+
+
+def _submission_answer(app: AppConfig, submission: Submission) -> tuple[Response, int]:
+    if submission.number is None:
+        body = SubmissionOut(id=submission.id, status=Status.OPEN, delivery=Delivery.QUEUED)
+        return jsonify(body.model_dump(mode="json", exclude_none=True)), 202
+    indexed = runtime().store.get_request(app.id, submission.number)
+    body = SubmissionOut(
+        id=submission.id,
+        status=indexed.status if indexed else Status.OPEN,
+        delivery=Delivery.DELIVERED,
+        number=submission.number,
+        url=submission.url,
+    )
+    response = jsonify(body.model_dump(mode="json", exclude_none=True))
+    response.headers["Location"] = url_for(
+        "requests.show_request", app_id=app.id, number=submission.number
+    )
+    return response, 201
+
+
+def _source(app: AppConfig) -> Source:
+    # A browser on one of the app's own origins is its embedded widget.
+    origin = request.headers.get("Origin")
+    return Source.WIDGET if origin and origin in app.allowed_origins else Source.API
+
+
+def _idempotency_key() -> str | None:
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    if not _IDEMPOTENCY_KEY.match(key):
+        raise ApiError(
+            "bad_request",
+            "Idempotency-Key is not valid",
+            fields={"Idempotency-Key": "1-255 visible ASCII characters"},
+        )
+    return key
+
+
+def _query(model: type[ListParams]) -> ListParams:
+    values: dict[str, Any] = {key: request.args.get(key) for key in request.args}
+    try:
+        return model.model_validate(values)
+    except ValidationError as error:
+        raise ApiError(
+            "bad_request", "invalid query parameters", fields=fields_of(error)
+        ) from error

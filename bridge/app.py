@@ -1,0 +1,72 @@
+"""The one wiring point: settings in, adapters built once, a Flask app out.
+
+``featurebridge serve``, the Lambda entries and the tests all come through
+here; tests pass their own settings and adapters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from bridge.api import ops, requests
+from bridge.api.body import FLASK_BODY_LIMIT
+from bridge.api.errors import register_error_handlers
+from bridge.delivery import deliver
+from bridge.inline import InlineDelivery
+from bridge.pacing import Budget, Pacer
+from bridge.ports import IndexStore, IssueTracker, JobQueue
+from bridge.queues import ThreadJobQueue
+from bridge.runtime import Runtime
+from bridge.settings import Settings
+from bridge.stores import open_store
+from bridge.timeutil import utcnow
+from bridge.tracking import build_tracker
+
+
+def build_runtime(
+    settings: Settings,
+    *,
+    store: IndexStore | None = None,
+    tracker: IssueTracker | None = None,
+    queue: JobQueue | None = None,
+    clock: Callable[[], datetime] = utcnow,
+) -> Runtime:
+    """Build each adapter from settings unless the caller supplies it."""
+    budget = Budget(
+        per_minute=settings.server.github_writes_per_minute,
+        per_hour=settings.server.github_writes_per_hour,
+    )
+    return Runtime(
+        settings=settings,
+        store=store if store is not None else open_store(settings.store_url),
+        tracker=tracker if tracker is not None else build_tracker(settings),
+        queue=queue if queue is not None else ThreadJobQueue(),
+        pacer=Pacer(budget, clock=lambda: clock().timestamp()),
+        clock=clock,
+    )
+
+
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Flask:
+    """The Flask application, wired to ``runtime`` (built from settings if absent)."""
+    if runtime is None:
+        runtime = build_runtime(settings or Settings.from_env())
+    app = Flask("featurebridge")
+    app.config["MAX_CONTENT_LENGTH"] = FLASK_BODY_LIMIT
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.extensions["featurebridge"] = runtime
+    bound = runtime
+    app.extensions["featurebridge.inline"] = InlineDelivery(lambda sid: deliver(bound, sid))
+    hops = runtime.settings.server.trusted_proxies
+    if hops:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops
+        )
+    register_error_handlers(app)
+    app.register_blueprint(requests.blueprint)
+    app.register_blueprint(ops.blueprint)
+    return app

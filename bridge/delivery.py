@@ -1,0 +1,132 @@
+"""Delivering a submission to GitHub exactly once.
+
+A delivery leases the submission, renders the issue and creates it. When an
+earlier attempt may have created the issue without the bridge learning so
+(a timeout, a dropped answer, a crash), it first looks for the issue's marker
+among the repo's recent issues and adopts what it finds. Failures schedule
+the next attempt with backoff; nothing is ever dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from github_app.render import render_issue
+
+from bridge.domain import Request, Submission, belongs_to_app, status_of
+from bridge.ports import IssueDraft, OutcomeUnknownError, TrackedIssue, TrackerError
+from bridge.retry import retry_delay
+from bridge.runtime import Runtime
+from bridge.settings import AppConfig
+
+log = logging.getLogger(__name__)
+
+# Longer than any single delivery can take (a few GitHub calls with their
+# timeouts): a lease that runs out means the worker holding it died.
+LEASE = timedelta(minutes=2)
+# GitHub's clock and ours may disagree; look a little further back than needed.
+MARKER_LOOKBACK = timedelta(minutes=10)
+UNKNOWN_APP_RETRY = timedelta(hours=1)
+
+
+def deliver(runtime: Runtime, submission_id: str) -> Submission | None:
+    """Try once to put a submission on GitHub; return its state afterwards."""
+    store = runtime.store
+    pending = store.get_submission(submission_id)
+    if pending is None or pending.number is not None:
+        return pending
+    if pending.next_attempt_at is not None and pending.next_attempt_at > runtime.clock():
+        return pending  # backing off: the sweep will come back when it is due
+    app = runtime.settings.app(pending.app)
+    if app is None:
+        log.warning("submission %s belongs to unknown app %s", submission_id, pending.app)
+        store.postpone(submission_id, until=runtime.clock() + UNKNOWN_APP_RETRY)
+        return pending
+    if not runtime.tracker.health().configured:
+        return pending
+    wait = runtime.pacer.reserve(runtime.tracker.pacing_key(app.repo))
+    if wait > 0:
+        store.postpone(submission_id, until=runtime.clock() + timedelta(seconds=wait))
+        return pending
+    now = runtime.clock()
+    claimed = store.claim_submission(submission_id, now=now, lease_until=now + LEASE)
+    if claimed is None:
+        return store.get_submission(submission_id)
+    try:
+        issue = _find_or_create(runtime, app, claimed)
+    except TrackerError as error:
+        delay = retry_delay(claimed.attempts, error.retry_after)
+        log.info(
+            "delivery of %s failed (attempt %d), next in %.0fs: %s",
+            submission_id,
+            claimed.attempts,
+            delay,
+            error,
+        )
+        store.record_failed_attempt(
+            submission_id,
+            error=str(error),
+            next_attempt_at=runtime.clock() + timedelta(seconds=delay),
+            outcome_unknown=isinstance(error, OutcomeUnknownError),
+        )
+        return store.get_submission(submission_id)
+    store.mark_delivered(submission_id, request_of(app, claimed, issue))
+    return store.get_submission(submission_id)
+
+
+def _find_or_create(runtime: Runtime, app: AppConfig, submission: Submission) -> TrackedIssue:
+    rendered = render_issue(
+        app_id=app.id,
+        app_name=app.name,
+        labels=app.labels,
+        source=submission.source,
+        submission_id=submission.id,
+        content=submission.content,
+        show_submitter_name=app.show_submitter_name,
+    )
+    if submission.outcome_unknown:
+        found = runtime.tracker.find_issue_by_marker(
+            app.repo, rendered.marker, created_since=submission.created_at - MARKER_LOOKBACK
+        )
+        if found is not None:
+            log.info("submission %s adopted existing issue #%d", submission.id, found.number)
+            return found
+    draft = IssueDraft(
+        repo=app.repo,
+        title=rendered.title,
+        body=rendered.body,
+        labels=rendered.labels,
+        marker=rendered.marker,
+    )
+    return runtime.tracker.create_issue(draft)
+
+
+def request_of(app: AppConfig, submission: Submission, issue: TrackedIssue) -> Request:
+    """The index entry of a freshly delivered submission: it starts with its submitter's vote."""
+    status = status_of(
+        state=issue.state,
+        state_reason=issue.state_reason,
+        labels=issue.labels,
+        status_labels=app.status_labels,
+    )
+    if not belongs_to_app(issue.labels, app.labels):
+        # Labels can be dropped by GitHub when the App lacks push access; the
+        # request still belongs to the app that filed it.
+        log.warning("issue #%d in %s lacks some of %s's labels", issue.number, app.repo, app.id)
+    return Request(
+        app=app.id,
+        number=issue.number,
+        submission_id=submission.id,
+        title=issue.title,
+        status=status,
+        url=issue.url,
+        labels=issue.labels,
+        source=submission.source,
+        created_at=issue.created_at,
+        updated_at=issue.updated_at,
+        closed_at=issue.closed_at,
+        github_thumbs_up=issue.thumbs_up,
+        bridge_votes=1,
+        weighted_votes=1,
+    )

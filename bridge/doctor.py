@@ -1,0 +1,66 @@
+"""``featurebridge doctor``: what is wrong with this installation, and how to fix it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TextIO
+
+from bridge.ports import StoreError
+from bridge.settings import Settings
+from bridge.stores import StoreUrlError, open_store
+from bridge.tracking import build_tracker
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One check's outcome."""
+
+    ok: bool
+    subject: str
+    detail: str
+
+
+def check(settings: Settings) -> list[Finding]:
+    """Run every check that needs no network beyond the index store."""
+    findings = [
+        Finding(
+            settings.config_path is not None,
+            "config",
+            f"read {settings.config_path}"
+            if settings.config_path
+            else "no featurebridge.toml: copy featurebridge.example.toml and edit it",
+        ),
+        Finding(bool(settings.apps), "apps", f"{len(settings.apps)} app(s) configured"),
+    ]
+    try:
+        open_store(settings.store_url).ping()
+        findings.append(Finding(True, "index", f"{settings.store_url} answers"))
+    except (StoreError, StoreUrlError) as error:
+        findings.append(Finding(False, "index", str(error)))
+    tracker = build_tracker(settings).health()
+    findings.append(Finding(tracker.configured, "github", tracker.detail))
+    if not settings.secrets.is_set("FEATUREBRIDGE_ADMIN_TOKEN"):
+        findings.append(
+            Finding(
+                False, "admin token", "set FEATUREBRIDGE_ADMIN_TOKEN to use /v1/export and /v1/sync"
+            )
+        )
+    for app in settings.apps:
+        for purpose, variable in (
+            ("voter tokens", app.voter_secret_env),
+            ("Google Forms", app.form_secret_env),
+        ):
+            if variable and not settings.secrets.is_set(variable):
+                findings.append(
+                    Finding(False, f"app {app.id}", f"{variable} is not set ({purpose} refused)")
+                )
+    return findings
+
+
+def run_doctor(settings: Settings, *, out: TextIO) -> int:
+    """Print each finding; exit 0 when all is well, 1 otherwise."""
+    findings = check(settings)
+    for finding in findings:
+        mark = "ok " if finding.ok else "FIX"
+        print(f"[{mark}] {finding.subject}: {finding.detail}", file=out)
+    return 0 if all(finding.ok for finding in findings) else 1

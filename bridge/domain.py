@@ -1,0 +1,162 @@
+"""The fixed vocabulary of Feature Bridge and the pure rules over it.
+
+Everything here takes data and returns data: no I/O, no clock, no settings
+lookups. Adapters and services call these rules; tests exercise them exhaustively.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+class Status(enum.StrEnum):
+    """Canonical request status (SPEC §3)."""
+
+    OPEN = "open"
+    PLANNED = "planned"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    DECLINED = "declined"
+    DUPLICATE = "duplicate"
+
+    @property
+    def is_closed(self) -> bool:
+        """Closed statuses accept no votes."""
+        return self in CLOSED_STATUSES
+
+
+CLOSED_STATUSES = frozenset({Status.COMPLETED, Status.DECLINED, Status.DUPLICATE})
+
+
+class Source(enum.StrEnum):
+    """The channel a request arrived through."""
+
+    WIDGET = "widget"
+    FORM = "form"
+    GOOGLE_FORMS = "google_forms"
+    API = "api"
+    GITHUB = "github"
+
+
+class Delivery(enum.StrEnum):
+    """Where a submission stands on its way to GitHub."""
+
+    QUEUED = "queued"
+    DELIVERED = "delivered"
+
+
+class SortOrder(enum.StrEnum):
+    """Listing orders of the public API."""
+
+    TOP = "top"
+    NEW = "new"
+    TRENDING = "trending"
+
+
+# Board Status options understood without configuration (SPEC §3).
+DEFAULT_BOARD_STATUS_OPTIONS: Mapping[str, Status] = {
+    "Todo": Status.OPEN,
+    "Backlog": Status.OPEN,
+    "Planned": Status.PLANNED,
+    "In Progress": Status.IN_PROGRESS,
+    "Done": Status.COMPLETED,
+}
+
+_STATE_REASON_STATUS: Mapping[str | None, Status] = {
+    None: Status.COMPLETED,
+    "completed": Status.COMPLETED,
+    "not_planned": Status.DECLINED,
+    "duplicate": Status.DUPLICATE,
+}
+
+
+def status_of(
+    *,
+    state: str,
+    state_reason: str | None,
+    labels: Sequence[str],
+    status_labels: Mapping[str, Status],
+    board_option: str | None = None,
+    board_options: Mapping[str, Status] = DEFAULT_BOARD_STATUS_OPTIONS,
+) -> Status:
+    """Derive the canonical status of an issue (SPEC §3 precedence).
+
+    A closed issue's ``state_reason`` wins; then the board's Status option;
+    then the first matching status label; else ``open``. ``reopened`` is an
+    open state reason and falls through to the other rules.
+    """
+    if state == "closed":
+        return _STATE_REASON_STATUS.get(state_reason, Status.COMPLETED)
+    if board_option is not None and board_option in board_options:
+        return board_options[board_option]
+    for label in labels:
+        if label in status_labels:
+            return status_labels[label]
+    return Status.OPEN
+
+
+def belongs_to_app(issue_labels: Sequence[str], app_labels: Sequence[str]) -> bool:
+    """An issue belongs to an app when it carries all of the app's labels."""
+    present = set(issue_labels)
+    return all(label in present for label in app_labels)
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One feature request as the index knows it."""
+
+    app: str
+    number: int
+    title: str
+    status: Status
+    url: str
+    labels: tuple[str, ...]
+    source: Source
+    created_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None = None
+    submission_id: str | None = None
+    github_thumbs_up: int = 0
+    bridge_votes: int = 0
+    weighted_votes: int = 0
+    duplicate_of: int | None = None
+
+    @property
+    def total_votes(self) -> int:
+        """👍 reactions and bridge votes counted together."""
+        return self.github_thumbs_up + self.bridge_votes
+
+
+@dataclass(frozen=True, slots=True)
+class SubmissionContent:
+    """What a person submitted, validated; the private fields never reach GitHub."""
+
+    title: str
+    description: str = ""
+    metadata: Mapping[str, str | int | float] = field(default_factory=dict)
+    email: str | None = None
+    name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    """A submission in the outbox, from acceptance until its issue exists."""
+
+    id: str
+    app: str
+    source: Source
+    content: SubmissionContent
+    created_at: datetime
+    delivery: Delivery = Delivery.QUEUED
+    attempts: int = 0
+    next_attempt_at: datetime | None = None
+    last_error: str | None = None
+    number: int | None = None
+    url: str | None = None
+    voter: str | None = None
+    # An earlier attempt ended without knowing whether GitHub made the issue
+    # (timeout, dropped answer, crash): look for its marker before creating.
+    outcome_unknown: bool = False

@@ -1,0 +1,37 @@
+"""Trying GitHub within the request for a bounded time, then letting go."""
+
+from __future__ import annotations
+
+import concurrent.futures
+from collections.abc import Callable
+
+from bridge.domain import Submission
+
+
+class InlineDelivery:
+    """Runs deliveries on a small pool so a request can wait a bounded time.
+
+    When the wait runs out the attempt carries on in the pool and the request
+    answers 202; the submission's lease keeps the worker from starting a
+    second attempt meanwhile.
+    """
+
+    def __init__(self, deliver: Callable[[str], Submission | None], *, workers: int = 4) -> None:
+        self._deliver = deliver
+        self._pool = concurrent.futures.ThreadPoolExecutor(
+            max_workers=workers, thread_name_prefix="featurebridge-inline"
+        )
+
+    def attempt(self, submission_id: str, *, timeout: float) -> Submission | None:
+        """The submission after an attempt that finished in time, else None."""
+        if timeout <= 0:
+            return None
+        future = self._pool.submit(self._deliver, submission_id)
+        try:
+            return future.result(timeout=timeout)
+        except concurrent.futures.TimeoutError:
+            return None
+
+    def shutdown(self) -> None:
+        """Let running attempts finish."""
+        self._pool.shutdown(wait=True)

@@ -1,0 +1,237 @@
+"""Narrow ports to the outside world, named for what the domain needs.
+
+Each port is a Protocol; production adapters live in ``bridge/stores``,
+``github_app`` and ``bridge/queues``; tests pass in-memory fakes or real engines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from bridge.domain import Request, SortOrder, Status, Submission
+
+# --------------------------------------------------------------------------- errors
+
+
+class StoreError(Exception):
+    """The index store could not do what was asked (it is down, or broken)."""
+
+
+class IdempotencyConflictError(Exception):
+    """An Idempotency-Key was reused with a different body."""
+
+    def __init__(self, submission_id: str) -> None:
+        super().__init__(f"Idempotency-Key already used for submission {submission_id}")
+        self.submission_id = submission_id
+
+
+class InvalidCursorError(ValueError):
+    """A listing cursor that this store did not hand out."""
+
+
+class TrackerError(Exception):
+    """GitHub did not do what was asked; ``retry_after`` says when to try again."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class TrackerNotConfiguredError(TrackerError):
+    """No GitHub credentials: delivery waits until they are given."""
+
+
+class OutcomeUnknownError(TrackerError):
+    """A write may or may not have happened (timeout, dropped connection)."""
+
+
+# --------------------------------------------------------------------------- index store
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyClaim:
+    """An Idempotency-Key with the fingerprint of the body it was first used with."""
+
+    key: str
+    fingerprint: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ListQuery:
+    """A page of an app's listing."""
+
+    app: str
+    sort: SortOrder = SortOrder.TOP
+    status: Status | None = None
+    words: tuple[str, ...] = ()
+    limit: int = 20
+    cursor: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """Requests of one listing page; ``next_cursor`` is opaque to callers."""
+
+    items: Sequence[Request]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxStats:
+    """How much waits to reach GitHub."""
+
+    pending: int
+    oldest_created_at: datetime | None
+
+
+class IndexStore(Protocol):
+    """The index: requests, the submission outbox, idempotency keys, counters.
+
+    Expiring records are absent once ``now`` has passed their expiry, whatever
+    the engine's own TTL sweeping does.
+    """
+
+    def ping(self) -> None:
+        """Raise StoreError when the store cannot answer."""
+
+    def create_submission(
+        self, submission: Submission, *, idempotency: IdempotencyClaim | None, now: datetime
+    ) -> tuple[Submission, bool]:
+        """Store a new submission, or return the one its key already made.
+
+        Returns ``(submission, created)``; raises IdempotencyConflictError when
+        the key is live and was used with another fingerprint.
+        """
+
+    def get_submission(self, submission_id: str) -> Submission | None:
+        """The submission with this id, delivered or not."""
+
+    def due_submissions(self, *, now: datetime, limit: int) -> Sequence[Submission]:
+        """Undelivered submissions whose next attempt is due, oldest first."""
+
+    def claim_submission(
+        self, submission_id: str, *, now: datetime, lease_until: datetime
+    ) -> Submission | None:
+        """Lease an undelivered submission for one delivery attempt.
+
+        Returns None when it is delivered or leased by another worker; a lease
+        that has run out can be claimed again.
+        """
+
+    def record_failed_attempt(
+        self,
+        submission_id: str,
+        *,
+        error: str,
+        next_attempt_at: datetime,
+        outcome_unknown: bool = False,
+    ) -> None:
+        """Release the lease and schedule the next attempt.
+
+        ``outcome_unknown`` says the attempt may have created the issue; a
+        lease that runs out (a crashed worker) counts as unknown too.
+        """
+
+    def postpone(self, submission_id: str, *, until: datetime) -> None:
+        """Move an undelivered submission's next attempt without spending an attempt."""
+
+    def mark_delivered(self, submission_id: str, request: Request) -> None:
+        """Record the issue and add the request to the index, in one transaction."""
+
+    def outbox_stats(self) -> OutboxStats:
+        """Undelivered submissions: how many and since when."""
+
+    def upsert_request(self, request: Request) -> None:
+        """Insert or replace a request of the index."""
+
+    def get_request(self, app: str, number: int) -> Request | None:
+        """One request of the index."""
+
+    def list_requests(self, query: ListQuery) -> Page:
+        """A page of an app's requests; raises InvalidCursorError for a bad cursor."""
+
+    def hit_rate_limit(self, key: str, *, window_seconds: int, now: datetime) -> int:
+        """Count one hit in the current fixed window of ``key``; return the count."""
+
+
+# --------------------------------------------------------------------------- issue tracker
+
+
+@dataclass(frozen=True, slots=True)
+class IssueDraft:
+    """An issue to create: what GitHub will show, and the marker to find it again."""
+
+    repo: str
+    title: str
+    body: str
+    labels: tuple[str, ...]
+    marker: str
+
+
+@dataclass(frozen=True, slots=True)
+class TrackedIssue:
+    """An issue as GitHub reports it."""
+
+    repo: str
+    number: int
+    url: str
+    title: str
+    state: str
+    state_reason: str | None
+    labels: tuple[str, ...]
+    created_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None = None
+    thumbs_up: int = 0
+    body: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TrackerHealth:
+    """Whether the issue tracker can be used, and if not, why."""
+
+    configured: bool
+    detail: str
+
+
+class IssueTracker(Protocol):
+    """GitHub Issues, seen from the domain."""
+
+    def health(self) -> TrackerHealth:
+        """Configured or not, without calling GitHub."""
+
+    def pacing_key(self, repo: str) -> str:
+        """Which content-creation budget a write to ``repo`` spends (its installation)."""
+
+    def create_issue(self, draft: IssueDraft) -> TrackedIssue:
+        """Create the issue with its labels (creating missing labels first)."""
+
+    def find_issue_by_marker(
+        self, repo: str, marker: str, *, created_since: datetime
+    ) -> TrackedIssue | None:
+        """Look through the repo's recent issues (not search) for the marker."""
+
+
+# --------------------------------------------------------------------------- job queue
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """A unit of background work; ``kind`` names its handler in ``bridge.jobs``."""
+
+    kind: str
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+class JobQueue(Protocol):
+    """Where slow work goes: a thread under ``serve``, SQS on Lambda."""
+
+    def enqueue(self, job: Job) -> None:
+        """Hand the job over; the outbox sweep recovers anything a queue loses."""
+
+    def depth(self) -> int | None:
+        """Jobs waiting, or None when the queue cannot tell cheaply."""

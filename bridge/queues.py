@@ -1,0 +1,73 @@
+"""Job queues: an in-process thread worker for ``serve``."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+
+from bridge.ports import Job
+
+log = logging.getLogger(__name__)
+
+
+class ThreadJobQueue:
+    """A queue drained by one background thread, which also sweeps the outbox."""
+
+    def __init__(self) -> None:
+        self._jobs: queue.Queue[Job] = queue.Queue()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def enqueue(self, job: Job) -> None:
+        """Hand a job to the worker thread."""
+        self._jobs.put(job)
+
+    def depth(self) -> int | None:
+        """Jobs waiting in memory."""
+        return self._jobs.qsize()
+
+    def start(
+        self,
+        run: Callable[[Job], None],
+        sweep: Callable[[], int],
+        *,
+        sweep_every: float = 2.0,
+        sweep_batch: int = 50,
+    ) -> None:
+        """Start the worker: run each job as it comes, sweep when idle."""
+
+        def loop() -> None:
+            while not self._stop.is_set():
+                try:
+                    job = self._jobs.get(timeout=sweep_every)
+                except queue.Empty:
+                    self._sweep_until_idle(sweep, sweep_batch)
+                    continue
+                self._guarded(lambda job=job: run(job))  # type: ignore[misc]
+
+        self._thread = threading.Thread(target=loop, name="featurebridge-worker", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Ask the worker to finish its current job and stop."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _sweep_until_idle(self, sweep: Callable[[], int], batch: int) -> None:
+        # A full batch means more may be due: keep going until a sweep comes up short.
+        while not self._stop.is_set():
+            done = self._guarded(sweep)
+            if not isinstance(done, int) or done < batch:
+                return
+
+    @staticmethod
+    def _guarded(step: Callable[[], object]) -> object:
+        try:
+            return step()
+        except Exception:
+            # The worker must outlive any one job; the outbox keeps the work.
+            log.exception("background job failed")
+            return None

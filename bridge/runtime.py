@@ -1,0 +1,23 @@
+"""The adapters and shared state one process runs with, built once by the wiring point."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from bridge.pacing import Pacer
+from bridge.ports import IndexStore, IssueTracker, JobQueue
+from bridge.settings import Settings
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """Settings plus the ports; handed to views, job functions and commands."""
+
+    settings: Settings
+    store: IndexStore
+    tracker: IssueTracker
+    queue: JobQueue
+    pacer: Pacer
+    clock: Callable[[], datetime]

@@ -1,0 +1,262 @@
+"""One typed settings object, built in layers: defaults, the TOML file, the environment.
+
+``Settings.from_env(os.environ)`` is the only entry point; tests pass a dict.
+Every error names the file, the key and the fix.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from bridge.domain import Status
+from bridge.secrets import SecretResolver
+
+DEFAULT_CONFIG_PATH = "featurebridge.toml"
+DEFAULT_STORE_URL = "sqlite:///featurebridge.db"
+DEFAULT_API_URL = "https://api.github.com"
+ENV_FILE = "featurebridge.env"
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message says where and how to fix it."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RateLimits(_Strict):
+    """Per client IP and app, per hour."""
+
+    submissions_per_hour: Annotated[int, Field(ge=1)] = 10
+    votes_per_hour: Annotated[int, Field(ge=1)] = 120
+
+
+class ServerSettings(_Strict):
+    """The ``[server]`` table."""
+
+    public_url: str = "http://127.0.0.1:8000"
+    inline_delivery_seconds: Annotated[float, Field(ge=0, le=25)] = 3
+    sync_interval_minutes: Annotated[int, Field(ge=1)] = 15
+    voter_token_max_age: Annotated[int, Field(ge=60)] = 86_400
+    # Reverse proxies in front of `serve` whose X-Forwarded-For is trusted for the client IP.
+    trusted_proxies: Annotated[int, Field(ge=0, le=5)] = 0
+    # GitHub's secondary limits per installation are about 80 writes a minute and 500 an hour.
+    github_writes_per_minute: Annotated[int, Field(ge=1, le=80)] = 80
+    github_writes_per_hour: Annotated[int, Field(ge=1, le=500)] = 500
+    rate_limits: RateLimits = RateLimits()
+
+    @field_validator("public_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+
+class ProjectConfig(_Strict):
+    """A GitHub Projects v2 board owned by an organization."""
+
+    owner: Annotated[str, Field(min_length=1, max_length=39)]
+    number: Annotated[int, Field(ge=1)]
+    status_options: dict[str, Status] = {}
+
+
+class GoogleFormsConfig(_Strict):
+    """Titles of the Google Form questions that map to request fields."""
+
+    title: str = "Title"
+    description: str | None = None
+    email: str | None = None
+
+
+class AppConfig(_Strict):
+    """One product whose requests become issues in ``repo``."""
+
+    id: Annotated[str, Field(pattern=r"^[a-z0-9-]{1,40}$")]
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    repo: Annotated[str, Field(pattern=r"^[A-Za-z0-9-]{1,39}/[A-Za-z0-9._-]{1,100}$")]
+    labels: Annotated[list[Annotated[str, Field(min_length=1, max_length=50)]], Field(min_length=1)]
+    allowed_origins: list[str] = []
+    public: bool = False
+    voter_secret_env: str | None = None
+    form_secret_env: str | None = None
+    anonymous_votes: bool = False
+    show_submitter_name: bool = False
+    status_labels: dict[str, Status] = {}
+    tier_weights: dict[str, Annotated[int, Field(ge=1, le=100)]] = {}
+    project: ProjectConfig | None = None
+    google_forms: GoogleFormsConfig = GoogleFormsConfig()
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            if not origin.startswith(("http://", "https://")) or origin.rstrip("/") != origin:
+                raise ValueError(
+                    f"{origin!r} is not an origin: use scheme://host[:port] with no path, "
+                    'e.g. "https://app.example.com"'
+                )
+        return value
+
+
+class FileConfig(_Strict):
+    """The contents of ``featurebridge.toml``."""
+
+    server: ServerSettings = ServerSettings()
+    apps: list[AppConfig] = []
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> FileConfig:
+        seen: set[str] = set()
+        for app in self.apps:
+            if app.id in seen:
+                raise ValueError(f"app id {app.id!r} is used twice; app ids must be unique")
+            seen.add(app.id)
+        return self
+
+
+class GitHubSettings(BaseModel):
+    """How to reach GitHub; secrets are read through the resolver, never stored here."""
+
+    model_config = ConfigDict(frozen=True)
+
+    api_url: str = DEFAULT_API_URL
+    app_id: str | None = None
+    private_key_path: str | None = None
+
+
+class Settings(BaseModel):
+    """Everything the service needs to start."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    config_path: str | None
+    server: ServerSettings = ServerSettings()
+    apps: tuple[AppConfig, ...] = ()
+    store_url: str = DEFAULT_STORE_URL
+    github: GitHubSettings = GitHubSettings()
+    secrets: SecretResolver
+
+    def app(self, app_id: str) -> AppConfig | None:
+        """The app with this id, if configured."""
+        for app in self.apps:
+            if app.id == app_id:
+                return app
+        return None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from ``featurebridge.toml`` (or FEATUREBRIDGE_CONFIG) and the env.
+
+        ``featurebridge.env`` in the working directory, when present, supplies
+        variables the environment does not set.
+        """
+        env = dict(os.environ if env is None else env)
+        env = {**read_env_file(Path(env.get("FEATUREBRIDGE_ENV_FILE", ENV_FILE))), **env}
+        explicit = env.get("FEATUREBRIDGE_CONFIG")
+        path = Path(explicit or DEFAULT_CONFIG_PATH)
+        if path.exists():
+            file_config = load_file(path)
+        elif explicit:
+            raise ConfigError(
+                f"{path}: FEATUREBRIDGE_CONFIG names a file that does not exist; "
+                "fix the path or copy featurebridge.example.toml there"
+            )
+        else:
+            file_config = FileConfig()
+        return cls(
+            config_path=str(path) if path.exists() else None,
+            server=file_config.server,
+            apps=tuple(file_config.apps),
+            store_url=env.get("FEATUREBRIDGE_STORE") or DEFAULT_STORE_URL,
+            github=GitHubSettings(
+                api_url=(env.get("GITHUB_API_URL") or DEFAULT_API_URL).rstrip("/"),
+                app_id=env.get("GITHUB_APP_ID") or None,
+                private_key_path=env.get("GITHUB_APP_PRIVATE_KEY_PATH") or None,
+            ),
+            secrets=SecretResolver(env),
+        )
+
+
+def load_file(path: Path) -> FileConfig:
+    """Parse and validate a TOML config file, with errors that say where."""
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: not valid TOML: {error}") from error
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot be read: {error.strerror}") from error
+    try:
+        return FileConfig.model_validate(raw)
+    except ValidationError as error:
+        raise ConfigError(_describe(path, raw, error)) from error
+
+
+def _describe(path: Path, raw: Mapping[str, Any], error: ValidationError) -> str:
+    lines = [f"{path}: {error.error_count()} problem(s) in the configuration"]
+    for problem in error.errors():
+        lines.append(f"  {_key_path(raw, problem['loc'])}: {_fix_hint(problem)}")
+    return "\n".join(lines)
+
+
+def _key_path(raw: Mapping[str, Any], loc: tuple[int | str, ...]) -> str:
+    """Name a location the way the TOML file spells it: apps[1] becomes the app's id."""
+    parts: list[str] = []
+    node: Any = raw
+    for step in loc:
+        if isinstance(step, int):
+            label = f"[{step}]"
+            if isinstance(node, list) and step < len(node) and isinstance(node[step], dict):
+                app_id = node[step].get("id")
+                if isinstance(app_id, str):
+                    label = f"[{step}] (id = {app_id!r})"
+            parts.append(label)
+            node = node[step] if isinstance(node, list) and step < len(node) else None
+        else:
+            parts.append(("." if parts else "") + step)
+            node = node.get(step) if isinstance(node, dict) else None
+    return "".join(parts) or "(top level)"
+
+
+def _fix_hint(problem: Mapping[str, Any]) -> str:
+    kind = problem["type"]
+    if kind == "extra_forbidden":
+        return "unknown key; remove it or check its spelling against featurebridge.example.toml"
+    if kind == "missing":
+        return "required key is missing; add it"
+    if kind == "enum":
+        allowed = ", ".join(status.value for status in Status)
+        return f"{problem['input']!r} is not a status; use one of {allowed}"
+    if kind == "string_pattern_mismatch":
+        field = problem["loc"][-1]
+        if field == "repo":
+            return f'{problem["input"]!r} must be "owner/name", e.g. "acme/mobile"'
+        if field == "id":
+            return f"{problem['input']!r} must be 1-40 of a-z, 0-9 and '-'"
+    return str(problem["msg"])
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """Read ``KEY=value`` lines (values may be double-quoted with \\n escapes)."""
+    if not path.is_file():
+        return {}
+    values: dict[str, str] = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        key, sep, value = stripped.partition("=")
+        if not sep or not key.strip().isidentifier():
+            raise ConfigError(f"{path}:{number}: expected KEY=value")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] == '"':
+            value = value[1:-1].replace("\\n", "\n").replace('\\"', '"').replace("\\\\", "\\")
+        values[key.strip()] = value
+    return values

@@ -1,0 +1,59 @@
+"""CORS is answered per app from its allowed origins."""
+
+from __future__ import annotations
+
+from flask.testing import FlaskClient
+
+URL = "/v1/apps/mobile/requests"
+ALLOWED = "https://app.acme.example"
+
+
+def test_allowed_origin_is_echoed(client: FlaskClient) -> None:
+    response = client.get(URL, headers={"Origin": ALLOWED})
+    assert response.headers["Access-Control-Allow-Origin"] == ALLOWED
+    assert "Origin" in response.headers["Vary"]
+
+
+def test_other_origin_gets_no_cors_headers(client: FlaskClient) -> None:
+    response = client.get(URL, headers={"Origin": "https://evil.example"})
+    assert response.status_code == 200
+    assert "Access-Control-Allow-Origin" not in response.headers
+
+
+def test_origin_of_one_app_is_not_allowed_for_another(client: FlaskClient) -> None:
+    response = client.get(
+        "/v1/apps/internal/requests",
+        headers={"Origin": ALLOWED, "Authorization": "Bearer operator-secret"},
+    )
+    assert "Access-Control-Allow-Origin" not in response.headers
+
+
+def test_preflight_from_allowed_origin(client: FlaskClient) -> None:
+    response = client.options(
+        URL,
+        headers={
+            "Origin": ALLOWED,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type, idempotency-key",
+        },
+    )
+    assert response.status_code == 204
+    assert response.headers["Access-Control-Allow-Origin"] == ALLOWED
+    assert "POST" in response.headers["Access-Control-Allow-Methods"]
+    assert "Idempotency-Key" in response.headers["Access-Control-Allow-Headers"]
+    assert int(response.headers["Access-Control-Max-Age"]) > 0
+
+
+def test_preflight_from_other_origin_is_refused(client: FlaskClient) -> None:
+    response = client.options(
+        URL, headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"}
+    )
+    assert response.status_code == 403
+    assert "Access-Control-Allow-Origin" not in response.headers
+    assert response.get_json()["error"]["code"] == "forbidden"
+
+
+def test_errors_carry_cors_headers_too(client: FlaskClient) -> None:
+    response = client.post(URL, data=b"{", content_type="application/json", headers={"Origin": ALLOWED})
+    assert response.status_code == 400
+    assert response.headers["Access-Control-Allow-Origin"] == ALLOWED
