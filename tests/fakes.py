@@ -44,7 +44,7 @@ class FakeTracker:
         return TrackerHealth(configured=True, detail="fake")
 
     def pacing_key(self, repo: str) -> str:
-        return repo.split("/")[0]
+        return repo.split("/", maxsplit=1)[0]
 
     def create_issue(self, draft: IssueDraft) -> TrackedIssue:
         with self.lock:

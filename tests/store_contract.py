@@ -10,7 +10,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bridge.domain import Delivery, Request, SortOrder, Source, Status, Submission, SubmissionContent
+from bridge.domain import (
+    Delivery,
+    Request,
+    SortOrder,
+    Source,
+    Status,
+    Submission,
+    SubmissionContent,
+)
 from bridge.ports import (
     IdempotencyClaim,
     IdempotencyConflictError,
@@ -22,7 +30,9 @@ from bridge.ports import (
 T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
 
-def submission(sid: str, *, app: str = "mobile", at: datetime = T0, title: str = "Dark mode") -> Submission:
+def submission(
+    sid: str, *, app: str = "mobile", at: datetime = T0, title: str = "Dark mode"
+) -> Submission:
     return Submission(
         id=sid,
         app=app,
@@ -39,8 +49,15 @@ def submission(sid: str, *, app: str = "mobile", at: datetime = T0, title: str =
     )
 
 
-def request(number: int, *, app: str = "mobile", votes: int = 0, title: str = "Request",
-            status: Status = Status.OPEN, at: datetime = T0) -> Request:
+def request(
+    number: int,
+    *,
+    app: str = "mobile",
+    votes: int = 0,
+    title: str = "Request",
+    status: Status = Status.OPEN,
+    at: datetime = T0,
+) -> Request:
     return Request(
         app=app,
         number=number,
@@ -57,7 +74,9 @@ def request(number: int, *, app: str = "mobile", votes: int = 0, title: str = "R
     )
 
 
-def claim(key: str, fp: str = "fp1", *, expires: datetime = T0 + timedelta(hours=24)) -> IdempotencyClaim:
+def claim(
+    key: str, fp: str = "fp1", *, expires: datetime = T0 + timedelta(hours=24)
+) -> IdempotencyClaim:
     return IdempotencyClaim(key=key, fingerprint=fp, expires_at=expires)
 
 
@@ -105,7 +124,9 @@ class StoreContract:
         )
         later = T0 + timedelta(hours=1, seconds=1)
         fresh, created = store.create_submission(
-            submission("s2", at=later), idempotency=claim("k", "fp2", expires=later + timedelta(hours=24)), now=later
+            submission("s2", at=later),
+            idempotency=claim("k", "fp2", expires=later + timedelta(hours=24)),
+            now=later,
         )
         assert created
         assert fresh.id == "s2"
@@ -123,7 +144,9 @@ class StoreContract:
         lock = threading.Lock()
 
         def submit(n: int) -> None:
-            made, created = store.create_submission(submission(f"s{n}"), idempotency=claim("k"), now=T0)
+            made, created = store.create_submission(
+                submission(f"s{n}"), idempotency=claim("k"), now=T0
+            )
             with lock:
                 results.append((made.id, created))
 
@@ -137,11 +160,15 @@ class StoreContract:
 
     def test_due_submissions_oldest_first_and_only_due(self, store: IndexStore) -> None:
         for n in range(3):
-            store.create_submission(submission(f"s{n}", at=T0 + timedelta(seconds=n)), idempotency=None, now=T0)
+            store.create_submission(
+                submission(f"s{n}", at=T0 + timedelta(seconds=n)), idempotency=None, now=T0
+            )
         store.postpone("s0", until=T0 + timedelta(minutes=5))
         due = store.due_submissions(now=T0 + timedelta(seconds=10), limit=10)
         assert [s.id for s in due] == ["s1", "s2"]
-        assert [s.id for s in store.due_submissions(now=T0 + timedelta(minutes=6), limit=1)] == ["s1"]
+        assert [s.id for s in store.due_submissions(now=T0 + timedelta(minutes=6), limit=1)] == [
+            "s1"
+        ]
 
     def test_claim_is_exclusive_until_the_lease_runs_out(self, store: IndexStore) -> None:
         store.create_submission(submission("s1"), idempotency=None, now=T0)
@@ -149,10 +176,17 @@ class StoreContract:
         assert first is not None
         assert first.attempts == 1
         assert not first.outcome_unknown
-        assert store.claim_submission("s1", now=T0 + timedelta(minutes=1), lease_until=T0 + timedelta(minutes=3)) is None
+        assert (
+            store.claim_submission(
+                "s1", now=T0 + timedelta(minutes=1), lease_until=T0 + timedelta(minutes=3)
+            )
+            is None
+        )
         assert store.due_submissions(now=T0 + timedelta(minutes=1), limit=10) == []
         # The holder died: once the lease runs out the next claim must look for the issue first.
-        second = store.claim_submission("s1", now=T0 + timedelta(minutes=3), lease_until=T0 + timedelta(minutes=5))
+        second = store.claim_submission(
+            "s1", now=T0 + timedelta(minutes=3), lease_until=T0 + timedelta(minutes=5)
+        )
         assert second is not None
         assert second.attempts == 2
         assert second.outcome_unknown
@@ -160,13 +194,17 @@ class StoreContract:
     def test_failed_attempt_schedules_and_records(self, store: IndexStore) -> None:
         store.create_submission(submission("s1"), idempotency=None, now=T0)
         store.claim_submission("s1", now=T0, lease_until=T0 + timedelta(minutes=2))
-        store.record_failed_attempt("s1", error="GitHub 502", next_attempt_at=T0 + timedelta(seconds=30))
+        store.record_failed_attempt(
+            "s1", error="GitHub 502", next_attempt_at=T0 + timedelta(seconds=30)
+        )
         loaded = store.get_submission("s1")
         assert loaded is not None
         assert loaded.last_error == "GitHub 502"
         assert loaded.next_attempt_at == T0 + timedelta(seconds=30)
         assert store.due_submissions(now=T0 + timedelta(seconds=29), limit=5) == []
-        again = store.claim_submission("s1", now=T0 + timedelta(seconds=30), lease_until=T0 + timedelta(minutes=3))
+        again = store.claim_submission(
+            "s1", now=T0 + timedelta(seconds=30), lease_until=T0 + timedelta(minutes=3)
+        )
         assert again is not None
         assert not again.outcome_unknown
 
@@ -195,14 +233,21 @@ class StoreContract:
         assert loaded.delivery is Delivery.DELIVERED
         assert (loaded.number, loaded.url) == (7, "https://github.com/acme/mobile/issues/7")
         assert store.get_request("mobile", 7) == request(7)
-        assert store.claim_submission("s1", now=T0 + timedelta(hours=1), lease_until=T0 + timedelta(hours=2)) is None
+        assert (
+            store.claim_submission(
+                "s1", now=T0 + timedelta(hours=1), lease_until=T0 + timedelta(hours=2)
+            )
+            is None
+        )
         assert store.due_submissions(now=T0 + timedelta(hours=1), limit=5) == []
 
     def test_outbox_stats(self, store: IndexStore) -> None:
         assert store.outbox_stats().pending == 0
         assert store.outbox_stats().oldest_created_at is None
         store.create_submission(submission("s1", at=T0), idempotency=None, now=T0)
-        store.create_submission(submission("s2", at=T0 + timedelta(seconds=9)), idempotency=None, now=T0)
+        store.create_submission(
+            submission("s2", at=T0 + timedelta(seconds=9)), idempotency=None, now=T0
+        )
         stats = store.outbox_stats()
         assert stats.pending == 2
         assert stats.oldest_created_at == T0
@@ -215,7 +260,11 @@ class StoreContract:
         store.upsert_request(request(1, votes=5, status=Status.PLANNED))
         loaded = store.get_request("mobile", 1)
         assert loaded is not None
-        assert (loaded.github_thumbs_up, loaded.status, loaded.total_votes) == (5, Status.PLANNED, 6)
+        assert (loaded.github_thumbs_up, loaded.status, loaded.total_votes) == (
+            5,
+            Status.PLANNED,
+            6,
+        )
         assert store.get_request("web", 1) is None
 
     def test_top_orders_by_votes_then_number(self, store: IndexStore) -> None:
@@ -252,7 +301,9 @@ class StoreContract:
     @pytest.mark.parametrize("sort", list(SortOrder))
     def test_paging_visits_every_request_once(self, store: IndexStore, sort: SortOrder) -> None:
         for number in range(1, 26):
-            store.upsert_request(request(number, votes=number % 4, at=T0 + timedelta(seconds=number % 3)))
+            store.upsert_request(
+                request(number, votes=number % 4, at=T0 + timedelta(seconds=number % 3))
+            )
         seen: list[int] = []
         cursor = None
         pages = 0
@@ -276,7 +327,10 @@ class StoreContract:
     # ---------------------------------------------------------------- counters
 
     def test_rate_limit_counts_within_a_window(self, store: IndexStore) -> None:
-        counts = [store.hit_rate_limit("k", window_seconds=3600, now=T0 + timedelta(seconds=n)) for n in range(3)]
+        counts = [
+            store.hit_rate_limit("k", window_seconds=3600, now=T0 + timedelta(seconds=n))
+            for n in range(3)
+        ]
         assert counts == [1, 2, 3]
         assert store.hit_rate_limit("other", window_seconds=3600, now=T0) == 1
 

@@ -54,6 +54,8 @@ def test_preflight_from_other_origin_is_refused(client: FlaskClient) -> None:
 
 
 def test_errors_carry_cors_headers_too(client: FlaskClient) -> None:
-    response = client.post(URL, data=b"{", content_type="application/json", headers={"Origin": ALLOWED})
+    response = client.post(
+        URL, data=b"{", content_type="application/json", headers={"Origin": ALLOWED}
+    )
     assert response.status_code == 400
     assert response.headers["Access-Control-Allow-Origin"] == ALLOWED

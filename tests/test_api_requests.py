@@ -25,11 +25,18 @@ def submit(client: FlaskClient, body: dict[str, object] | None = None, **kwargs:
 # ------------------------------------------------------------------ submitting
 
 
-def test_submission_becomes_an_issue_and_answers_201(client: FlaskClient, tracker: FakeTracker) -> None:
+def test_submission_becomes_an_issue_and_answers_201(
+    client: FlaskClient, tracker: FakeTracker
+) -> None:
     response = submit(
         client,
-        {"title": "  Dark mode  ", "description": "At night", "email": "ada@example.com",
-         "name": "Ada", "metadata": {"version": "2.1", "build": 42}},
+        {
+            "title": "  Dark mode  ",
+            "description": "At night",
+            "email": "ada@example.com",
+            "name": "Ada",
+            "metadata": {"version": "2.1", "build": 42},
+        },
     )
     assert response.status_code == 201
     body = response.get_json()
@@ -72,7 +79,9 @@ def test_widget_origin_marks_the_source(client: FlaskClient) -> None:
     assert client.get(f"{URL}/1").get_json()["source"] == Source.WIDGET.value
 
 
-def test_github_down_answers_202_and_queues(client: FlaskClient, tracker: FakeTracker, runtime: Runtime) -> None:
+def test_github_down_answers_202_and_queues(
+    client: FlaskClient, tracker: FakeTracker, runtime: Runtime
+) -> None:
     tracker.fail_next.append(TrackerError("GitHub 502"))
     response = submit(client)
     assert response.status_code == 202
@@ -99,7 +108,9 @@ def test_without_github_credentials_submissions_wait(make_settings, tmp_path) ->
 # ------------------------------------------------------------------ idempotency
 
 
-def test_repeat_with_same_key_returns_the_same_submission(client: FlaskClient, tracker: FakeTracker) -> None:
+def test_repeat_with_same_key_returns_the_same_submission(
+    client: FlaskClient, tracker: FakeTracker
+) -> None:
     headers = {"Idempotency-Key": "abc-123"}
     first = submit(client, headers=headers)
     again = submit(client, headers=headers)
@@ -168,7 +179,9 @@ def test_malformed_idempotency_key_is_400(client: FlaskClient, key: str) -> None
         (b"title=a&title=b", "application/x-www-form-urlencoded", 422, "validation_failed"),
     ],
 )
-def test_malformed_bodies(client: FlaskClient, data: bytes, content_type: str, status: int, code: str) -> None:
+def test_malformed_bodies(
+    client: FlaskClient, data: bytes, content_type: str, status: int, code: str
+) -> None:
     response = client.post(URL, data=data, content_type=content_type)
     assert response.status_code == status
     assert error_code(response) == code
@@ -218,7 +231,9 @@ def test_body_over_64_kib_without_length_is_413(client: FlaskClient) -> None:
         ({"title": "ok", "colour": "red"}, "colour"),
     ],
 )
-def test_field_limits_are_422_naming_the_field(client: FlaskClient, body: dict[str, object], field: str) -> None:
+def test_field_limits_are_422_naming_the_field(
+    client: FlaskClient, body: dict[str, object], field: str
+) -> None:
     response = submit(client, body)
     assert response.status_code == 422
     assert error_code(response) == "validation_failed"
@@ -279,9 +294,16 @@ def _seed(runtime: Runtime, count: int, app: str = "mobile") -> None:
         at = runtime.clock() - timedelta(hours=number)
         runtime.store.upsert_request(
             Request(
-                app=app, number=number, title=f"Request {number}", status=Status.OPEN,
-                url=f"https://github.com/acme/{app}/issues/{number}", labels=("feature-request",),
-                source=Source.GITHUB, created_at=at, updated_at=at, github_thumbs_up=number % 5,
+                app=app,
+                number=number,
+                title=f"Request {number}",
+                status=Status.OPEN,
+                url=f"https://github.com/acme/{app}/issues/{number}",
+                labels=("feature-request",),
+                source=Source.GITHUB,
+                created_at=at,
+                updated_at=at,
+                github_thumbs_up=number % 5,
             )
         )
 
@@ -324,7 +346,9 @@ def test_new_sort_and_query(client: FlaskClient, runtime: Runtime) -> None:
         ("q=" + "w" * 201, "q"),
     ],
 )
-def test_bad_query_parameters_are_400_naming_the_parameter(client: FlaskClient, query: str, field: str) -> None:
+def test_bad_query_parameters_are_400_naming_the_parameter(
+    client: FlaskClient, query: str, field: str
+) -> None:
     response = client.get(f"{URL}?{query}")
     assert response.status_code == 400
     assert error_code(response) == "bad_request"
@@ -345,7 +369,9 @@ def test_private_app_needs_the_operator_token(client: FlaskClient, runtime: Runt
     assert client.get("/v1/apps/internal/requests/1").status_code == 404
     wrong = client.get("/v1/apps/internal/requests", headers={"Authorization": "Bearer nope"})
     assert wrong.status_code == 404
-    ok = client.get("/v1/apps/internal/requests", headers={"Authorization": "Bearer operator-secret"})
+    ok = client.get(
+        "/v1/apps/internal/requests", headers={"Authorization": "Bearer operator-secret"}
+    )
     assert ok.status_code == 200
     assert len(ok.get_json()["items"]) == 2
 

@@ -68,6 +68,9 @@ def build_openapi(*, server_url: str, version: str) -> dict[str, Any]:
         models.update(op.responses.values())
         if op.body:
             models.add(op.body)
+        if op.query:
+            # Query models are not referenced as a whole, but their enums are.
+            models.add(op.query)
     refs, defs = models_json_schema(
         [(model, "validation") for model in sorted(models, key=lambda m: m.__name__)],
         ref_template=REF_TEMPLATE,

@@ -1,0 +1,134 @@
+"""Health, the OpenAPI description, and the never-a-500 guarantee."""
+
+from __future__ import annotations
+
+import json
+import string
+
+from flask import Flask
+from flask.testing import FlaskClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from openapi_spec_validator import validate
+
+from bridge.app import build_runtime, create_app
+from bridge.ports import StoreError
+from bridge.runtime import Runtime
+from tests.fakes import RecordingQueue
+
+
+def test_health_reports_each_dependency(client: FlaskClient) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["status"] == "ok"
+    assert body["index"] == {"ok": True}
+    assert body["github"]["configured"] is True
+    assert body["queue"] == {
+        "depth": 0,
+        "pending_submissions": 0,
+        "oldest_pending_age_seconds": None,
+    }
+
+
+class BrokenStore:
+    def ping(self) -> None:
+        raise StoreError("database is locked")
+
+
+def test_health_is_503_only_when_the_index_is_down(runtime: Runtime) -> None:
+    broken = build_runtime(
+        runtime.settings,
+        store=BrokenStore(),
+        tracker=runtime.tracker,
+        queue=RecordingQueue(),  # type: ignore[arg-type]
+    )
+    response = create_app(runtime.settings, broken).test_client().get("/healthz")
+    assert response.status_code == 503
+    body = response.get_json()
+    assert body["status"] == "down"
+    assert body["index"] == {"ok": False, "detail": "database is locked"}
+
+
+def test_openapi_is_valid_3_1_and_describes_the_routes(client: FlaskClient, app: Flask) -> None:
+    document = client.get("/openapi.json").get_json()
+    validate(document)
+    assert document["openapi"] == "3.1.0"
+    post = document["paths"]["/v1/apps/{app}/requests"]["post"]
+    body_schema = post["requestBody"]["content"]["application/json"]["schema"]
+    submission = document["components"]["schemas"][body_schema["$ref"].rsplit("/", 1)[1]]
+    assert submission["properties"]["title"]["maxLength"] == 256
+    assert {"201", "202", "default"} <= set(post["responses"])
+    listed = {p["name"] for p in document["paths"]["/v1/apps/{app}/requests"]["get"]["parameters"]}
+    assert {"app", "status", "sort", "q", "limit", "cursor"} <= listed
+    # Every documented route exists in the Flask app.
+    rules = {
+        rule.rule.replace("<app_id>", "{app}").replace("<int:number>", "{number}")
+        for rule in app.url_map.iter_rules()
+    }
+    assert set(document["paths"]) <= rules
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=300),
+    lambda children: (
+        st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=20), children, max_size=5)
+    ),
+    max_leaves=30,
+)
+bodies = st.dictionaries(
+    st.sampled_from(["title", "description", "email", "name", "metadata", "voter_token", "extra"])
+    | st.text(max_size=10),
+    json_values,
+    max_size=7,
+)
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    body=bodies,
+    content_type=st.sampled_from(
+        ["application/json", "application/x-www-form-urlencoded", "text/plain", ""]
+    ),
+)
+def test_random_bodies_never_produce_a_500(
+    client: FlaskClient, body: dict[str, object], content_type: str
+) -> None:
+    data = (
+        json.dumps(body)
+        if content_type != "application/x-www-form-urlencoded"
+        else "&".join(f"{k}={v}" for k, v in body.items())
+    )
+    response = client.post("/v1/apps/mobile/requests", data=data, content_type=content_type or None)
+    assert response.status_code < 500
+    assert response.is_json
+    if response.status_code >= 400:
+        assert response.get_json()["error"]["code"]
+
+
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    params=st.dictionaries(
+        st.sampled_from(["status", "sort", "q", "limit", "cursor"]),
+        st.text(alphabet=string.printable, max_size=60),
+        max_size=5,
+    )
+)
+def test_random_query_parameters_never_produce_a_500(
+    client: FlaskClient, params: dict[str, str]
+) -> None:
+    response = client.get("/v1/apps/mobile/requests", query_string=params)
+    assert response.status_code in (200, 400)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(raw=st.binary(max_size=2000))
+def test_random_bytes_never_produce_a_500(client: FlaskClient, raw: bytes) -> None:
+    response = client.post("/v1/apps/mobile/requests", data=raw, content_type="application/json")
+    assert response.status_code < 500

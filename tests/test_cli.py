@@ -1,0 +1,143 @@
+"""The featurebridge command: serve as a real process, doctor, configuration errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parent.parent
+EXAMPLE = ROOT / "featurebridge.example.toml"
+FEATUREBRIDGE = Path(sys.executable).parent / "featurebridge"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "FEATUREBRIDGE_"))}
+    env.update({"FEATUREBRIDGE_ENV_FILE": str(tmp_path / "none.env"), **extra})
+    return env
+
+
+def http(
+    method: str, url: str, body: dict[str, object] | None = None
+) -> tuple[int, dict[str, object]]:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(
+        url, data=data, method=method, headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[str]:
+    shutil.copy(EXAMPLE, tmp_path / "featurebridge.toml")
+    port = free_port()
+    process = subprocess.Popen(
+        [str(FEATUREBRIDGE), "serve", "--port", str(port)],
+        cwd=tmp_path,
+        env=clean_env(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            http("GET", base + "/healthz")
+            break
+        except OSError:
+            time.sleep(0.1)
+    yield base
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=15) == 0
+    assert (tmp_path / "featurebridge.db").exists()
+
+
+def test_serve_answers_with_the_example_config_and_no_credentials(served: str) -> None:
+    status, health = http("GET", served + "/healthz")
+    assert status == 200
+    assert health["github"]["configured"] is False  # type: ignore[index]
+    status, accepted = http("POST", served + "/v1/apps/demo/requests", {"title": "Dark mode"})
+    assert status == 202
+    assert accepted["delivery"] == "queued"
+    status, health = http("GET", served + "/healthz")
+    assert health["queue"]["pending_submissions"] == 1  # type: ignore[index]
+
+
+def run_cli(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(FEATUREBRIDGE), *args],
+        cwd=tmp_path,
+        env=clean_env(tmp_path, **env),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_missing_explicit_config_exits_2(tmp_path: Path) -> None:
+    result = run_cli(tmp_path, "serve", FEATUREBRIDGE_CONFIG=str(tmp_path / "absent.toml"))
+    assert result.returncode == 2
+    assert "absent.toml" in result.stderr
+    assert "does not exist" in result.stderr
+
+
+def test_invalid_config_exits_2_naming_the_key(tmp_path: Path) -> None:
+    (tmp_path / "featurebridge.toml").write_text(
+        '[[apps]]\nid = "x"\nname = "X"\nrepo = "bad"\nlabels = ["a"]\n'
+    )
+    result = run_cli(tmp_path, "doctor")
+    assert result.returncode == 2
+    assert "repo" in result.stderr
+
+
+def test_usage_error_exits_2(tmp_path: Path) -> None:
+    assert run_cli(tmp_path, "frobnicate").returncode == 2
+
+
+def test_doctor_reports_problems_with_exit_1(tmp_path: Path) -> None:
+    shutil.copy(EXAMPLE, tmp_path / "featurebridge.toml")
+    result = run_cli(tmp_path, "doctor")
+    assert result.returncode == 1
+    assert "[FIX] github: no GitHub credentials" in result.stdout
+    assert "DEMO_VOTER_SECRET is not set" in result.stdout
+    assert "[ok ] index" in result.stdout
+
+
+def test_doctor_passes_when_all_is_set(tmp_path: Path) -> None:
+    from bridge.doctor import check
+    from bridge.settings import Settings
+
+    shutil.copy(EXAMPLE, tmp_path / "featurebridge.toml")
+    settings = Settings.from_env(
+        {
+            "FEATUREBRIDGE_CONFIG": str(tmp_path / "featurebridge.toml"),
+            "FEATUREBRIDGE_STORE": f"sqlite:///{tmp_path / 'x.db'}",
+            "FEATUREBRIDGE_ADMIN_TOKEN": "t",
+            "DEMO_VOTER_SECRET": "v",
+            "DEMO_FORM_SECRET": "f",
+        }
+    )
+    findings = check(settings)
+    assert [f.subject for f in findings if not f.ok] == ["github"]

@@ -1,0 +1,196 @@
+"""Delivering the outbox to GitHub exactly once, through failures and crashes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+from bridge.app import build_runtime
+from bridge.delivery import LEASE, deliver
+from bridge.domain import Delivery, Source, SubmissionContent
+from bridge.jobs import DELIVER_SUBMISSION, deliver_job, run_job, sweep_outbox
+from bridge.ports import TrackerError
+from bridge.runtime import Runtime
+from bridge.settings import Settings
+from bridge.stores.sqlite import SQLiteStore
+from bridge.submissions import accept
+from bridge.tracking import UnconfiguredTracker
+from tests.fakes import FakeClock, FakeTracker, RecordingQueue
+
+
+def _submit(runtime: Runtime, title: str = "Dark mode") -> str:
+    app = runtime.settings.app("mobile")
+    assert app is not None
+    submission, _ = accept(
+        runtime,
+        app,
+        SubmissionContent(title=title),
+        source=Source.API,
+        idempotency_key=None,
+        body_fingerprint="",
+    )
+    return submission.id
+
+
+def test_delivers_once(runtime: Runtime, tracker: FakeTracker) -> None:
+    sid = _submit(runtime)
+    after = deliver(runtime, sid)
+    assert after is not None
+    assert after.delivery is Delivery.DELIVERED
+    assert after.number == 1
+    assert deliver(runtime, sid) == after
+    assert tracker.creates == 1
+    request = runtime.store.get_request("mobile", 1)
+    assert request is not None
+    assert (request.submission_id, request.bridge_votes, request.status.value) == (sid, 1, "open")
+
+
+def test_server_error_backs_off_then_delivers_one_issue(
+    runtime: Runtime, tracker: FakeTracker, clock: FakeClock
+) -> None:
+    tracker.fail_next.append(TrackerError("GitHub answered 502"))
+    sid = _submit(runtime)
+    failed = deliver(runtime, sid)
+    assert failed is not None
+    assert failed.delivery is Delivery.QUEUED
+    assert failed.last_error == "GitHub answered 502"
+    assert failed.next_attempt_at is not None
+    assert failed.next_attempt_at > clock()
+    assert sweep_outbox(runtime) == 0  # not due yet
+    clock.advance(5)
+    assert sweep_outbox(runtime) == 1
+    assert runtime.store.get_submission(sid).delivery is Delivery.DELIVERED  # type: ignore[union-attr]
+    assert len(tracker.issues["acme/mobile"]) == 1
+    assert tracker.lookups == 0  # a definite failure needs no marker lookup
+
+
+def test_retry_after_is_honoured(runtime: Runtime, tracker: FakeTracker, clock: FakeClock) -> None:
+    tracker.fail_next.append(TrackerError("secondary rate limit", retry_after=120))
+    sid = _submit(runtime)
+    failed = deliver(runtime, sid)
+    assert failed is not None
+    assert failed.next_attempt_at is not None
+    assert failed.next_attempt_at >= clock() + timedelta(seconds=120)
+    clock.advance(119)
+    assert sweep_outbox(runtime) == 0
+    assert tracker.creates == 1
+
+
+def test_lost_answer_adopts_the_issue_instead_of_creating_another(
+    runtime: Runtime, tracker: FakeTracker, clock: FakeClock
+) -> None:
+    tracker.drop_next_answers = 1
+    sid = _submit(runtime)
+    assert deliver(runtime, sid).delivery is Delivery.QUEUED  # type: ignore[union-attr]
+    clock.advance(10)
+    sweep_outbox(runtime)
+    delivered = runtime.store.get_submission(sid)
+    assert delivered is not None
+    assert delivered.number == 1
+    assert len(tracker.issues["acme/mobile"]) == 1
+    assert tracker.lookups == 1
+
+
+def test_crashed_worker_lease_runs_out_and_the_issue_is_adopted(
+    runtime: Runtime, tracker: FakeTracker, clock: FakeClock
+) -> None:
+    sid = _submit(runtime)
+    # A worker claimed it, created the issue and died before recording anything.
+    claimed = runtime.store.claim_submission(sid, now=clock(), lease_until=clock() + LEASE)
+    assert claimed is not None
+    from bridge.ports import IssueDraft
+    from github_app.render import submission_marker
+
+    tracker.create_issue(
+        IssueDraft(
+            "acme/mobile",
+            "Dark mode",
+            submission_marker("mobile", sid),
+            ("fr",),
+            submission_marker("mobile", sid),
+        )
+    )
+    assert sweep_outbox(runtime) == 0  # leased: nobody else touches it
+    clock.advance(LEASE.total_seconds() + 1)
+    sweep_outbox(runtime)
+    assert runtime.store.get_submission(sid).number == 1  # type: ignore[union-attr]
+    assert len(tracker.issues["acme/mobile"]) == 1
+
+
+def test_burst_is_paced_under_the_budget_and_all_delivered(
+    make_settings: Callable[..., Settings], tmp_path: Path, clock: FakeClock
+) -> None:
+    settings = make_settings(
+        """
+        [server]
+        github_writes_per_minute = 5
+        github_writes_per_hour = 20
+        [[apps]]
+        id = "mobile"
+        name = "M"
+        repo = "acme/mobile"
+        labels = ["fr"]
+        """
+    )
+    tracker = FakeTracker(clock)
+    created_at: list[float] = []
+    original = tracker.create_issue
+
+    def recording(draft):  # type: ignore[no-untyped-def]
+        created_at.append(clock().timestamp())
+        return original(draft)
+
+    tracker.create_issue = recording  # type: ignore[method-assign]
+    runtime = build_runtime(
+        settings,
+        store=SQLiteStore(tmp_path / "p.db"),
+        tracker=tracker,
+        queue=RecordingQueue(),
+        clock=clock,
+    )
+    ids = [_submit(runtime, f"Request {n}") for n in range(30)]
+    for _ in range(1200):
+        sweep_outbox(runtime)
+        if runtime.store.outbox_stats().pending == 0:
+            break
+        clock.advance(15)
+    assert runtime.store.outbox_stats().pending == 0
+    assert len(tracker.issues["acme/mobile"]) == 30
+    assert {runtime.store.get_submission(sid).number for sid in ids} == set(range(1, 31))  # type: ignore[union-attr]
+    for moment in created_at:
+        assert sum(1 for t in created_at if moment - 60 < t <= moment) <= 5
+        assert sum(1 for t in created_at if moment - 3600 < t <= moment) <= 20
+
+
+def test_nothing_happens_without_credentials(runtime: Runtime) -> None:
+    offline = build_runtime(
+        runtime.settings,
+        store=runtime.store,
+        tracker=UnconfiguredTracker(),
+        queue=RecordingQueue(),
+        clock=runtime.clock,
+    )
+    sid = _submit(offline)
+    assert sweep_outbox(offline) == 0
+    after = deliver(offline, sid)
+    assert after is not None
+    assert after.attempts == 0
+
+
+def test_deliver_job_runs_through_the_dispatcher(runtime: Runtime, tracker: FakeTracker) -> None:
+    sid = _submit(runtime)
+    job = deliver_job(sid)
+    assert job.kind == DELIVER_SUBMISSION
+    run_job(runtime, job)
+    assert tracker.creates == 1
+
+
+def test_unknown_job_kind_is_an_error(runtime: Runtime) -> None:
+    import pytest
+
+    from bridge.jobs import UnknownJobError
+    from bridge.ports import Job
+
+    with pytest.raises(UnknownJobError):
+        run_job(runtime, Job("nope"))
