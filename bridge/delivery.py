@@ -12,13 +12,12 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from github_app.render import render_issue
-
 from bridge.domain import Request, Submission, belongs_to_app, status_of
 from bridge.ports import IssueDraft, OutcomeUnknownError, TrackedIssue, TrackerError
 from bridge.retry import retry_delay
 from bridge.runtime import Runtime
 from bridge.settings import AppConfig
+from github_app.render import render_issue
 
 log = logging.getLogger(__name__)
 
