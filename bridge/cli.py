@@ -23,6 +23,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000, help="port to listen on")
     serve.add_argument("--threads", type=int, default=8, help="request threads")
     commands.add_parser("worker", help="run only the background worker (delivery, sync)")
+    sync = commands.add_parser("sync", help="reconcile the index with GitHub now")
+    sync.add_argument("--app", help="only this app id")
+    sync.add_argument(
+        "--dry-run", action="store_true", help="show what would change; change nothing"
+    )
     commands.add_parser("doctor", help="check configuration and credentials; exit 1 on problems")
     return parser
 
@@ -46,6 +51,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bridge.server import work
 
         return work(settings)
+    if args.command == "sync":
+        from bridge.commands import run_sync
+
+        return run_sync(settings, app_id=args.app, dry_run=args.dry_run, out=sys.stdout)
     if args.command == "doctor":
         from bridge.doctor import run_doctor
 

@@ -10,9 +10,11 @@ the next attempt with backoff; nothing is ever dropped.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import timedelta
 
-from bridge.domain import Request, Submission, belongs_to_app, status_of
+from bridge.domain import Request, Submission, belongs_to_app
+from bridge.indexing import indexed_request
 from bridge.ports import IssueDraft, OutcomeUnknownError, TrackedIssue, TrackerError
 from bridge.retry import retry_delay
 from bridge.runtime import Runtime
@@ -103,29 +105,14 @@ def _find_or_create(runtime: Runtime, app: AppConfig, submission: Submission) ->
 
 def request_of(app: AppConfig, submission: Submission, issue: TrackedIssue) -> Request:
     """The index entry of a freshly delivered submission: it starts with its submitter's vote."""
-    status = status_of(
-        state=issue.state,
-        state_reason=issue.state_reason,
-        labels=issue.labels,
-        status_labels=app.status_labels,
-    )
     if not belongs_to_app(issue.labels, app.labels):
-        # Labels can be dropped by GitHub when the App lacks push access; the
-        # request still belongs to the app that filed it.
+        # GitHub drops labels when the App lacks push access; the request
+        # still belongs to the app that filed it.
         log.warning("issue #%d in %s lacks some of %s's labels", issue.number, app.repo, app.id)
-    return Request(
-        app=app.id,
-        number=issue.number,
-        submission_id=submission.id,
-        title=issue.title,
-        status=status,
-        url=issue.url,
-        labels=issue.labels,
+    return replace(
+        indexed_request(app, issue, None),
         source=submission.source,
-        created_at=issue.created_at,
-        updated_at=issue.updated_at,
-        closed_at=issue.closed_at,
-        github_thumbs_up=issue.thumbs_up,
+        submission_id=submission.id,
         bridge_votes=1,
         weighted_votes=1,
     )

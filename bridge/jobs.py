@@ -13,10 +13,12 @@ from typing import Any
 from bridge.delivery import deliver
 from bridge.ports import Job
 from bridge.runtime import Runtime
+from bridge.sync import sync_all
 
 log = logging.getLogger(__name__)
 
 DELIVER_SUBMISSION = "deliver_submission"
+SYNC = "sync"
 SWEEP_BATCH = 50
 
 
@@ -28,14 +30,25 @@ def _deliver(runtime: Runtime, payload: dict[str, Any]) -> None:
     deliver(runtime, str(payload["submission_id"]))
 
 
+def _sync(runtime: Runtime, payload: dict[str, Any]) -> None:
+    app_id = payload.get("app")
+    sync_all(runtime, app_id=str(app_id) if app_id else None)
+
+
 HANDLERS: dict[str, Callable[[Runtime, dict[str, Any]], None]] = {
     DELIVER_SUBMISSION: _deliver,
+    SYNC: _sync,
 }
 
 
 def deliver_job(submission_id: str) -> Job:
     """The job that delivers one submission."""
     return Job(DELIVER_SUBMISSION, {"submission_id": submission_id})
+
+
+def sync_job(app_id: str | None = None) -> Job:
+    """The job that reconciles one app, or all."""
+    return Job(SYNC, {"app": app_id} if app_id else {})
 
 
 def run_job(runtime: Runtime, job: Job) -> None:

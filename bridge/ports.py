@@ -6,9 +6,9 @@ Each port is a Protocol; production adapters live in ``bridge/stores``,
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from bridge.domain import Request, SortOrder, Status, Submission
@@ -50,6 +50,10 @@ class OutcomeUnknownError(TrackerError):
 
 # --------------------------------------------------------------------------- index store
 
+# How long a webhook delivery id is remembered: GitHub offers manual
+# redelivery of the last three days' deliveries.
+DELIVERY_TTL = timedelta(days=7)
+
 
 @dataclass(frozen=True, slots=True)
 class IdempotencyClaim:
@@ -78,6 +82,34 @@ class Page:
 
     items: Sequence[Request]
     next_cursor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class InstallationChange:
+    """Repositories an App installation gained or lost."""
+
+    installation_id: int
+    account: str
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    uninstalled: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class GitHubChanges:
+    """What one webhook delivery, or one step of a sync, changes in the index.
+
+    ``synced`` requests are inserted, or only their GitHub-owned fields are
+    updated (title, status, labels, url, timestamps, 👍, duplicate_of): the
+    bridge's own counts (votes, source, submission) are never overwritten.
+    """
+
+    synced: Sequence[Request] = ()
+    removed: Sequence[tuple[str, int]] = ()
+    installation: InstallationChange | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.synced or self.removed or self.installation)
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +189,20 @@ class IndexStore(Protocol):
     def hit_rate_limit(self, key: str, *, window_seconds: int, now: datetime) -> int:
         """Count one hit in the current fixed window of ``key``; return the count."""
 
+    def record_github_changes(
+        self, changes: GitHubChanges, *, delivery_id: str | None, now: datetime
+    ) -> bool:
+        """Apply changes from GitHub in one transaction.
+
+        With a delivery id, at most once: the id is stored in the same
+        transaction as the effect (kept for DELIVERY_TTL), so a repeat has no
+        second effect and a redelivery after a failure still heals. Returns
+        False when the delivery had already been applied.
+        """
+
+    def installed_repos(self) -> frozenset[str]:
+        """Repositories the GitHub App is installed on, as webhooks reported them."""
+
 
 # --------------------------------------------------------------------------- issue tracker
 
@@ -186,7 +232,8 @@ class TrackedIssue:
     created_at: datetime
     updated_at: datetime
     closed_at: datetime | None = None
-    thumbs_up: int = 0
+    # None when GitHub's answer carried no reactions rollup: keep what is known.
+    thumbs_up: int | None = None
     body: str = ""
 
 
@@ -207,6 +254,9 @@ class IssueTracker(Protocol):
     def pacing_key(self, repo: str) -> str:
         """Which content-creation budget a write to ``repo`` spends (its installation)."""
 
+    def actor_login(self) -> str | None:
+        """The login GitHub shows on the bridge's own writes (``slug[bot]``), if known."""
+
     def create_issue(self, draft: IssueDraft) -> TrackedIssue:
         """Create the issue with its labels (creating missing labels first)."""
 
@@ -214,6 +264,11 @@ class IssueTracker(Protocol):
         self, repo: str, marker: str, *, created_since: datetime
     ) -> TrackedIssue | None:
         """Look through the repo's recent issues (not search) for the marker."""
+
+    def iter_issues(
+        self, repo: str, labels: Sequence[str], *, state: str = "all"
+    ) -> Iterator[TrackedIssue]:
+        """Every issue (not pull request) carrying all ``labels``, 100 per request."""
 
 
 # --------------------------------------------------------------------------- job queue

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 
 from bridge.ports import Job
 
@@ -35,11 +36,22 @@ class ThreadJobQueue:
         *,
         sweep_every: float = 2.0,
         sweep_batch: int = 50,
+        periodic: Sequence[tuple[float, Job]] = (),
     ) -> None:
-        """Start the worker: run each job as it comes, sweep when idle."""
+        """Start the worker: run each job as it comes, sweep when idle.
+
+        ``periodic`` jobs are enqueued every so many seconds, the first after
+        one interval (the schedule of ``serve``, like EventBridge on Lambda).
+        """
+        due = [time.monotonic() + every for every, _ in periodic]
 
         def loop() -> None:
             while not self._stop.is_set():
+                now = time.monotonic()
+                for index, (every, job) in enumerate(periodic):
+                    if now >= due[index]:
+                        self._jobs.put(job)
+                        due[index] = now + every
                 try:
                     job = self._jobs.get(timeout=sweep_every)
                 except queue.Empty:

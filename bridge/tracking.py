@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from datetime import datetime
+from pathlib import Path
 
 from bridge.ports import (
     IssueDraft,
@@ -22,25 +24,59 @@ MISSING_CREDENTIALS = (
 class UnconfiguredTracker:
     """Stands in for GitHub when no credentials are given: everything waits."""
 
+    def __init__(self, detail: str = MISSING_CREDENTIALS) -> None:
+        self._detail = detail
+
     def health(self) -> TrackerHealth:
         """Not configured, and what to set."""
-        return TrackerHealth(configured=False, detail=MISSING_CREDENTIALS)
+        return TrackerHealth(configured=False, detail=self._detail)
 
     def pacing_key(self, repo: str) -> str:
         """One budget: nothing is created anyway."""
         return "unconfigured"
 
+    def actor_login(self) -> str | None:
+        """Nobody writes, so nobody to recognise."""
+        return None
+
     def create_issue(self, draft: IssueDraft) -> TrackedIssue:
         """Refuse: there is nobody to create it as."""
-        raise TrackerNotConfiguredError(MISSING_CREDENTIALS)
+        raise TrackerNotConfiguredError(self._detail)
 
     def find_issue_by_marker(
         self, repo: str, marker: str, *, created_since: datetime
     ) -> TrackedIssue | None:
         """Refuse, as for creating."""
-        raise TrackerNotConfiguredError(MISSING_CREDENTIALS)
+        raise TrackerNotConfiguredError(self._detail)
+
+    def iter_issues(
+        self, repo: str, labels: Sequence[str], *, state: str = "all"
+    ) -> Iterator[TrackedIssue]:
+        """Refuse, as for creating."""
+        raise TrackerNotConfiguredError(self._detail)
 
 
 def build_tracker(settings: Settings) -> IssueTracker:
-    """The GitHub adapter when credentials are given, else the waiting stand-in."""
-    return UnconfiguredTracker()
+    """The GitHub adapter when credentials are given, else the waiting stand-in.
+
+    Secrets are read here, once per process (SSM or Secrets Manager included).
+    """
+    secrets = settings.secrets
+    app_id = settings.github.app_id
+    token = secrets.get("GITHUB_TOKEN")
+    key = secrets.get("GITHUB_APP_PRIVATE_KEY")
+    if key is None and settings.github.private_key_path:
+        try:
+            key = Path(settings.github.private_key_path).read_text(encoding="utf-8")
+        except OSError as error:
+            return UnconfiguredTracker(
+                f"GITHUB_APP_PRIVATE_KEY_PATH={settings.github.private_key_path} cannot be read:"
+                f" {error.strerror}"
+            )
+    if not (app_id or key or token):
+        return UnconfiguredTracker()
+    from github_app.client import GitHubIssueTracker
+
+    return GitHubIssueTracker(
+        api_url=settings.github.api_url, app_id=app_id, private_key_pem=key, token=token
+    )

@@ -7,7 +7,7 @@ Untrusted text reaches GitHub here, so the body is built to be inert:
 
 - ``@mentions`` get a zero-width space (U+200B) after the ``@``. GitHub only
   mentions ``@`` directly followed by a letter or digit, so nobody is notified
-  while the text reads the same; Renovate and Dependabot do the same. It is the
+  while the text reads the same (Renovate does the same). It is the
   raw character, not ``&#8203;``, because an entity would show literally inside
   code spans. Email addresses keep their ``@`` (GitHub never reads them as
   mentions, and mangling them would break their mailto links).
@@ -237,6 +237,10 @@ def _extends_cluster(char: str) -> bool:
     )
 
 
+def _is_regional_indicator(char: str) -> bool:
+    return 0x1F1E6 <= ord(char) <= 0x1F1FF
+
+
 def _cut(text: str, units: int) -> str:
     """The longest clean prefix of ``text`` within ``units`` UTF-16 code units."""
     if units <= 0:
@@ -244,6 +248,12 @@ def _cut(text: str, units: int) -> str:
     # Decoding with "ignore" drops half a surrogate pair rather than leaving it.
     end = len(text.encode("utf-16-le")[: 2 * units].decode("utf-16-le", "ignore"))
     while 0 < end < len(text) and (_extends_cluster(text[end]) or text[end - 1] == _ZWJ):
+        end -= 1
+    # Flags are pairs of regional indicators; an odd run ends in half a flag.
+    start = end
+    while start > 0 and _is_regional_indicator(text[start - 1]):
+        start -= 1
+    if (end - start) % 2 and end < len(text) and _is_regional_indicator(text[end]):
         end -= 1
     prefix = text[:end]
     # End between words when a break is close by.

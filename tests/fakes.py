@@ -46,6 +46,9 @@ class FakeTracker:
     def pacing_key(self, repo: str) -> str:
         return repo.split("/", maxsplit=1)[0]
 
+    def actor_login(self) -> str | None:
+        return "featurebridge[bot]"
+
     def create_issue(self, draft: IssueDraft) -> TrackedIssue:
         with self.lock:
             self.creates += 1
@@ -78,6 +81,12 @@ class FakeTracker:
             if marker in issue.body and issue.created_at >= created_since:
                 return issue
         return None
+
+    def iter_issues(self, repo: str, labels, *, state: str = "all"):  # type: ignore[no-untyped-def]
+        self.pages = getattr(self, "pages", 0)
+        issues = [i for i in self.issues.get(repo, []) if set(labels) <= set(i.labels)]
+        self.pages += max(1, -(-len(issues) // 100))
+        yield from issues
 
 
 class RecordingQueue:

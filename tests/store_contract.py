@@ -6,6 +6,7 @@ A test module subclasses ``StoreContract`` and provides a ``store`` fixture.
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -20,9 +21,12 @@ from bridge.domain import (
     SubmissionContent,
 )
 from bridge.ports import (
+    DELIVERY_TTL,
+    GitHubChanges,
     IdempotencyClaim,
     IdempotencyConflictError,
     IndexStore,
+    InstallationChange,
     InvalidCursorError,
     ListQuery,
 )
@@ -323,6 +327,75 @@ class StoreContract:
     def test_foreign_cursor_is_refused(self, store: IndexStore, cursor: str) -> None:
         with pytest.raises(InvalidCursorError):
             store.list_requests(ListQuery(app="mobile", sort=SortOrder.TOP, cursor=cursor))
+
+    # ---------------------------------------------------------------- changes from GitHub
+
+    def test_github_changes_apply_once_per_delivery(self, store: IndexStore) -> None:
+        changes = GitHubChanges(synced=[request(1, votes=2)])
+        assert store.record_github_changes(changes, delivery_id="d1", now=T0)
+        assert store.get_request("mobile", 1) == request(1, votes=2)
+        store.record_github_changes(
+            GitHubChanges(removed=[("mobile", 1)]), delivery_id="d2", now=T0
+        )
+        assert not store.record_github_changes(changes, delivery_id="d1", now=T0)
+        assert store.get_request("mobile", 1) is None
+
+    def test_delivery_ids_expire(self, store: IndexStore) -> None:
+        changes = GitHubChanges(synced=[request(1)])
+        store.record_github_changes(changes, delivery_id="d1", now=T0)
+        later = T0 + DELIVERY_TTL + timedelta(seconds=1)
+        assert store.record_github_changes(changes, delivery_id="d1", now=later)
+
+    def test_changes_without_delivery_id_always_apply(self, store: IndexStore) -> None:
+        assert store.record_github_changes(
+            GitHubChanges(synced=[request(1)]), delivery_id=None, now=T0
+        )
+        assert store.record_github_changes(
+            GitHubChanges(synced=[request(1)]), delivery_id=None, now=T0
+        )
+
+    def test_sync_keeps_the_bridges_own_fields(self, store: IndexStore) -> None:
+        store.create_submission(submission("s1"), idempotency=None, now=T0)
+        delivered = replace(
+            request(1), source=Source.WIDGET, submission_id="s1", bridge_votes=4, weighted_votes=9
+        )
+        store.mark_delivered("s1", delivered)
+        from_github = replace(
+            request(1, votes=7, title="Renamed", status=Status.PLANNED),
+            source=Source.GITHUB,
+            bridge_votes=0,
+            weighted_votes=0,
+        )
+        store.record_github_changes(GitHubChanges(synced=[from_github]), delivery_id=None, now=T0)
+        loaded = store.get_request("mobile", 1)
+        assert loaded is not None
+        assert (loaded.title, loaded.status, loaded.github_thumbs_up) == (
+            "Renamed",
+            Status.PLANNED,
+            7,
+        )
+        assert (loaded.source, loaded.submission_id) == (Source.WIDGET, "s1")
+        assert (loaded.bridge_votes, loaded.weighted_votes, loaded.total_votes) == (4, 9, 11)
+
+    def test_installations_track_repositories(self, store: IndexStore) -> None:
+        assert store.installed_repos() == frozenset()
+        store.record_github_changes(
+            GitHubChanges(installation=InstallationChange(7, "acme", added=("acme/a", "acme/b"))),
+            delivery_id="i1",
+            now=T0,
+        )
+        store.record_github_changes(
+            GitHubChanges(installation=InstallationChange(7, "acme", removed=("acme/a",))),
+            delivery_id="i2",
+            now=T0,
+        )
+        assert store.installed_repos() == frozenset({"acme/b"})
+        store.record_github_changes(
+            GitHubChanges(installation=InstallationChange(7, "acme", uninstalled=True)),
+            delivery_id="i3",
+            now=T0,
+        )
+        assert store.installed_repos() == frozenset()
 
     # ---------------------------------------------------------------- counters
 

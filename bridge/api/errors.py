@@ -9,6 +9,8 @@ from flask import Flask, Response, jsonify
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
+from bridge.ports import StoreError
+
 log = logging.getLogger(__name__)
 
 STATUS_OF_CODE: Mapping[str, int] = {
@@ -89,6 +91,18 @@ def register_error_handlers(app: Flask) -> None:
         if status == 405 and error.get_headers():
             response.headers.update({k: v for k, v in error.get_headers() if k == "Allow"})
         return response
+
+    @app.errorhandler(StoreError)
+    def _store_down(error: StoreError) -> Response:
+        # The index failing is the service's trouble, not the client's: 503, retryable.
+        log.error("index store failed: %s", error)
+        return error_response(
+            ApiError(
+                "unavailable",
+                "the index is unavailable; retry shortly",
+                headers={"Retry-After": "5"},
+            )
+        )
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response, jsonify, request
 
-from bridge.api.access import runtime
+from bridge.api.access import require_operator, runtime
+from bridge.api.errors import ApiError
 from bridge.api.models import Health
 from bridge.api.openapi import build_openapi
+from bridge.jobs import sync_job
 from bridge.ports import StoreError
 
 blueprint = Blueprint("ops", __name__)
@@ -49,6 +51,20 @@ def healthz() -> tuple[Response, int]:
         status, code = "ok", 200
     body = Health(status=status, index=index, github=github, queue=queue)
     return jsonify(body.model_dump(mode="json")), code
+
+
+@blueprint.post("/v1/sync")
+def sync() -> tuple[Response, int]:
+    """Queue a reconciliation of the index with GitHub (``?app=`` for one app)."""
+    require_operator()
+    rt = runtime()
+    app_id = request.args.get("app")
+    if app_id is not None and rt.settings.app(app_id) is None:
+        raise ApiError("not_found", f"no app {app_id!r}")
+    if not rt.tracker.health().configured:
+        raise ApiError("unavailable", rt.tracker.health().detail)
+    rt.queue.enqueue(sync_job(app_id))
+    return jsonify({"queued": True, "app": app_id}), 202
 
 
 @blueprint.get("/openapi.json")

@@ -20,8 +20,11 @@ from typing import Any
 
 from bridge.domain import Delivery, Request, SortOrder, Source, Status, Submission
 from bridge.ports import (
+    DELIVERY_TTL,
+    GitHubChanges,
     IdempotencyClaim,
     IdempotencyConflictError,
+    InstallationChange,
     InvalidCursorError,
     ListQuery,
     OutboxStats,
@@ -92,6 +95,17 @@ MIGRATIONS: tuple[str, ...] = (
         window_start REAL NOT NULL,
         count INTEGER NOT NULL,
         expires_at REAL NOT NULL
+    );
+    """,
+    """
+    CREATE TABLE deliveries (
+        id TEXT PRIMARY KEY,
+        expires_at REAL NOT NULL
+    );
+    CREATE TABLE installations (
+        repo TEXT PRIMARY KEY,
+        installation_id INTEGER NOT NULL,
+        account TEXT NOT NULL
     );
     """,
 )
@@ -362,6 +376,66 @@ class SQLiteStore:
                 request.duplicate_of,
             ),
         )
+
+    # ------------------------------------------------------------------ GitHub
+
+    def record_github_changes(
+        self, changes: GitHubChanges, *, delivery_id: str | None, now: datetime
+    ) -> bool:
+        """Apply GitHub's changes, at most once per delivery id."""
+        with self._write() as db:
+            if delivery_id is not None:
+                seen = db.execute(
+                    "SELECT expires_at FROM deliveries WHERE id = ?", (delivery_id,)
+                ).fetchone()
+                if seen is not None and seen["expires_at"] > now.timestamp():
+                    return False
+                db.execute(
+                    "INSERT OR REPLACE INTO deliveries (id, expires_at) VALUES (?, ?)",
+                    (delivery_id, (now + DELIVERY_TTL).timestamp()),
+                )
+            for request in changes.synced:
+                self._sync(db, request)
+            for app, number in changes.removed:
+                db.execute("DELETE FROM requests WHERE app = ? AND number = ?", (app, number))
+            if changes.installation is not None:
+                self._install(db, changes.installation)
+        return True
+
+    def installed_repos(self) -> frozenset[str]:
+        """Repositories the App is installed on."""
+        return frozenset(row["repo"] for row in self._read("SELECT repo FROM installations"))
+
+    def _sync(self, db: sqlite3.Connection, request: Request) -> None:
+        existing = db.execute(
+            "SELECT bridge_votes, weighted_votes, source, submission_id FROM requests"
+            " WHERE app = ? AND number = ?",
+            (request.app, request.number),
+        ).fetchone()
+        if existing is not None:
+            request = replace(
+                request,
+                bridge_votes=existing["bridge_votes"],
+                weighted_votes=existing["weighted_votes"],
+                source=Source(existing["source"]),
+                submission_id=existing["submission_id"],
+            )
+        self._upsert(db, request)
+
+    @staticmethod
+    def _install(db: sqlite3.Connection, change: InstallationChange) -> None:
+        if change.uninstalled:
+            db.execute(
+                "DELETE FROM installations WHERE installation_id = ?", (change.installation_id,)
+            )
+        for repo in change.removed:
+            db.execute("DELETE FROM installations WHERE repo = ?", (repo,))
+        for repo in change.added:
+            db.execute(
+                "INSERT OR REPLACE INTO installations (repo, installation_id, account)"
+                " VALUES (?, ?, ?)",
+                (repo, change.installation_id, change.account),
+            )
 
     # ------------------------------------------------------------------ counters
 

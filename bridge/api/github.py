@@ -1,0 +1,94 @@
+"""``POST /github/webhooks``: verify, parse, route, apply once per delivery."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+from urllib.parse import parse_qs
+
+from flask import Blueprint, Response, jsonify, request
+
+from bridge.api.access import runtime
+from bridge.api.body import read_raw
+from bridge.api.errors import ApiError
+from bridge.github_events import router
+from github_app.mapping import PayloadError
+from github_app.webhooks import WebhookEvent, verify_signature
+
+log = logging.getLogger(__name__)
+
+blueprint = Blueprint("github", __name__)
+
+WEBHOOK_BODY_LIMIT = 5 * 1024 * 1024
+
+
+@blueprint.post("/github/webhooks")
+def receive() -> tuple[Response, int]:
+    """Answer GitHub fast; the effect and the delivery id are stored together."""
+    # Webhooks may be far larger than API bodies; read one byte past the limit to see it.
+    request.max_content_length = WEBHOOK_BODY_LIMIT + 1
+    name = request.headers.get("X-GitHub-Event", "")
+    delivery_id = request.headers.get("X-GitHub-Delivery", "")
+    signature = request.headers.get("X-Hub-Signature-256", "")
+    missing = {
+        header: "required"
+        for header, value in (
+            ("X-GitHub-Event", name),
+            ("X-GitHub-Delivery", delivery_id),
+            ("X-Hub-Signature-256", signature),
+        )
+        if not value
+    }
+    if missing:
+        raise ApiError("bad_request", "not a GitHub webhook delivery", fields=missing)
+    body = read_raw(WEBHOOK_BODY_LIMIT)
+    rt = runtime()
+    secrets = [
+        secret
+        for secret in (
+            rt.settings.secrets.get("GITHUB_WEBHOOK_SECRET"),
+            rt.settings.secrets.get("GITHUB_WEBHOOK_SECRET_PREVIOUS"),
+        )
+        if secret
+    ]
+    if not secrets:
+        raise ApiError("unavailable", "GITHUB_WEBHOOK_SECRET is not configured")
+    if not verify_signature(body, signature, secrets):
+        raise ApiError("unauthorized", "X-Hub-Signature-256 does not match the body")
+    event = WebhookEvent(name=name, delivery_id=delivery_id, payload=_payload(body))
+    if name == "ping":
+        return jsonify({"ok": True, "zen": event.payload.get("zen")}), 200
+    bot = rt.tracker.actor_login()
+    if bot is not None and event.sender_login == bot:
+        return _ignored(event, "sent by the bridge itself")
+    handler = router.handler_for(event)
+    if handler is None:
+        return _ignored(event, "no handler for this event")
+    try:
+        changes = handler(rt, event)
+    except (PayloadError, KeyError, TypeError, ValueError) as error:
+        raise ApiError(
+            "validation_failed", f"{name}.{event.action}: payload not understood: {error}"
+        ) from error
+    applied = rt.store.record_github_changes(changes, delivery_id=delivery_id, now=rt.clock())
+    return jsonify({"ok": True, "applied": applied}), 200
+
+
+def _payload(body: bytes) -> dict[str, Any]:
+    # GitHub sends JSON, or payload=<json> when the hook's content type is form.
+    text = body.decode("utf-8", errors="replace")
+    if request.mimetype == "application/x-www-form-urlencoded":
+        text = (parse_qs(text).get("payload") or [""])[0]
+    try:
+        payload = json.loads(text)
+    except ValueError as error:
+        raise ApiError("bad_request", f"webhook body is not JSON: {error}") from error
+    if not isinstance(payload, dict):
+        raise ApiError("bad_request", "webhook body must be a JSON object")
+    return payload
+
+
+def _ignored(event: WebhookEvent, why: str) -> tuple[Response, int]:
+    log.info("webhook %s %s.%s ignored: %s", event.delivery_id, event.name, event.action, why)
+    return jsonify({"ok": True, "ignored": why}), 202

@@ -1,0 +1,52 @@
+"""How a GitHub issue becomes (or updates) an index entry: a pure rule."""
+
+from __future__ import annotations
+
+from bridge.domain import Request, Source, Status, belongs_to_app, status_of
+from bridge.ports import TrackedIssue
+from bridge.settings import AppConfig
+
+
+def indexed_request(app: AppConfig, issue: TrackedIssue, existing: Request | None) -> Request:
+    """The index entry for ``issue`` in ``app``, keeping what only the bridge knows.
+
+    GitHub owns the title, state, labels and 👍; the bridge owns its votes,
+    the source and the submission. A 👍 count GitHub did not report is kept.
+    """
+    status = status_of(
+        state=issue.state,
+        state_reason=issue.state_reason,
+        labels=issue.labels,
+        status_labels=app.status_labels,
+    )
+    thumbs = issue.thumbs_up
+    if thumbs is None:
+        thumbs = existing.github_thumbs_up if existing else 0
+    return Request(
+        app=app.id,
+        number=issue.number,
+        title=issue.title,
+        status=status,
+        url=issue.url,
+        labels=issue.labels,
+        source=existing.source if existing else Source.GITHUB,
+        created_at=issue.created_at,
+        updated_at=issue.updated_at,
+        closed_at=issue.closed_at if issue.state == "closed" else None,
+        submission_id=existing.submission_id if existing else None,
+        github_thumbs_up=thumbs,
+        bridge_votes=existing.bridge_votes if existing else 0,
+        weighted_votes=existing.weighted_votes if existing else 0,
+        duplicate_of=existing.duplicate_of if existing and status is Status.DUPLICATE else None,
+    )
+
+
+def apps_of_issue(
+    apps: tuple[AppConfig, ...], repo: str, labels: tuple[str, ...]
+) -> list[AppConfig]:
+    """Every app of ``repo`` whose labels the issue carries (several apps may share a repo)."""
+    return [
+        app
+        for app in apps
+        if app.repo.lower() == repo.lower() and belongs_to_app(labels, app.labels)
+    ]
