@@ -23,9 +23,6 @@ from github_app.render import render_issue
 
 log = logging.getLogger(__name__)
 
-# Longer than any single delivery can take (a few GitHub calls with their
-# timeouts): a lease that runs out means the worker holding it died.
-LEASE = timedelta(minutes=2)
 # GitHub's clock and ours may disagree; look a little further back than needed.
 MARKER_LOOKBACK = timedelta(minutes=10)
 UNKNOWN_APP_RETRY = timedelta(hours=1)
@@ -51,7 +48,8 @@ def deliver(runtime: Runtime, submission_id: str) -> Submission | None:
         store.postpone(submission_id, until=runtime.clock() + timedelta(seconds=wait))
         return pending
     now = runtime.clock()
-    claimed = store.claim_submission(submission_id, now=now, lease_until=now + LEASE)
+    lease = timedelta(seconds=runtime.settings.server.delivery_lease_seconds)
+    claimed = store.claim_submission(submission_id, now=now, lease_until=now + lease)
     if claimed is None:
         return store.get_submission(submission_id)
     try:

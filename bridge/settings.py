@@ -50,6 +50,9 @@ class ServerSettings(_Strict):
     # GitHub's secondary limits per installation are about 80 writes a minute and 500 an hour.
     github_writes_per_minute: Annotated[int, Field(ge=1, le=80)] = 80
     github_writes_per_hour: Annotated[int, Field(ge=1, le=500)] = 500
+    # A delivery holds its submission this long; a worker that dies mid-delivery
+    # delays that submission by as much. Longer than a few GitHub calls can take.
+    delivery_lease_seconds: Annotated[int, Field(ge=2, le=3600)] = 120
     rate_limits: RateLimits = RateLimits()
 
     @field_validator("public_url")

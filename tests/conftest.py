@@ -18,6 +18,8 @@ from bridge.settings import Settings
 from bridge.stores.sqlite import SQLiteStore
 from tests.fakes import FakeClock, FakeTracker, RecordingQueue
 
+pytest_plugins = ["tests.github_double.plugin"]
+
 # Nothing in the suite may reach AWS or GitHub for real.
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")

@@ -25,7 +25,6 @@ from github_app import kit
 from github_app.client import GitHubIssueTracker
 from github_app.errors import error_for_response, error_for_transport
 from tests.github_double import Fault, GitHubDouble
-from tests.github_double.plugin import github_double  # noqa: F401  (the fixture)
 
 REPO = "acme/mobile"
 LABELS = ("feature-request", "app:mobile")
@@ -70,7 +69,7 @@ def minutes_ago(minutes: float) -> datetime:
 
 
 @pytest.fixture
-def double(github_double: GitHubDouble) -> GitHubDouble:  # noqa: F811
+def double(github_double: GitHubDouble) -> GitHubDouble:
     github_double.add_installation("acme", repos=[REPO])
     return github_double
 

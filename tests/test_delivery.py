@@ -7,7 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from bridge.app import build_runtime
-from bridge.delivery import LEASE, deliver
+from bridge.delivery import deliver
 from bridge.domain import Delivery, Source, SubmissionContent
 from bridge.jobs import DELIVER_SUBMISSION, deliver_job, run_job, sweep_outbox
 from bridge.ports import TrackerError
@@ -97,7 +97,8 @@ def test_crashed_worker_lease_runs_out_and_the_issue_is_adopted(
 ) -> None:
     sid = _submit(runtime)
     # A worker claimed it, created the issue and died before recording anything.
-    claimed = runtime.store.claim_submission(sid, now=clock(), lease_until=clock() + LEASE)
+    lease = timedelta(seconds=runtime.settings.server.delivery_lease_seconds)
+    claimed = runtime.store.claim_submission(sid, now=clock(), lease_until=clock() + lease)
     assert claimed is not None
     from bridge.ports import IssueDraft
     from github_app.render import submission_marker
@@ -112,7 +113,7 @@ def test_crashed_worker_lease_runs_out_and_the_issue_is_adopted(
         )
     )
     assert sweep_outbox(runtime) == 0  # leased: nobody else touches it
-    clock.advance(LEASE.total_seconds() + 1)
+    clock.advance(lease.total_seconds() + 1)
     sweep_outbox(runtime)
     assert runtime.store.get_submission(sid).number == 1  # type: ignore[union-attr]
     assert len(tracker.issues["acme/mobile"]) == 1

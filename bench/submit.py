@@ -1,0 +1,134 @@
+"""Submission cost: the bridge against the GitHub double, beside a bare Flask route.
+
+    .venv/bin/python bench/submit.py [--count N]
+
+Prints time per submission (in-process, warm token), the same for a bare Flask
+route doing the same validation, their ratio, GitHub requests per submission
+and index-store write transactions per submission.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from flask import Flask, jsonify, request  # noqa: E402
+
+from bridge.api.models import SubmissionIn  # noqa: E402
+from bridge.app import build_runtime, create_app  # noqa: E402
+from bridge.pacing import Budget, Pacer  # noqa: E402
+from bridge.settings import Settings  # noqa: E402
+from bridge.stores.sqlite import SQLiteStore  # noqa: E402
+from github_app.client import GitHubIssueTracker  # noqa: E402
+from tests.fakes import RecordingQueue  # noqa: E402
+from tests.github_double import GitHubDouble  # noqa: E402
+
+CONFIG = """
+[server]
+inline_delivery_seconds = 10
+[server.rate_limits]
+submissions_per_hour = 1000000
+[[apps]]
+id = "mobile"
+name = "Acme Mobile"
+repo = "acme/mobile"
+labels = ["feature-request", "app:mobile"]
+"""
+BODY = {
+    "title": "Dark mode for the settings screen",
+    "description": "It is bright at night. " * 20,
+    "email": "ada@example.com",
+    "metadata": {"version": "2.1.0", "plan": "pro"},
+}
+
+
+class CountingStore(SQLiteStore):
+    """SQLite store that counts write transactions."""
+
+    writes = 0
+
+    @contextmanager
+    def _write(self) -> Iterator[object]:  # type: ignore[override]
+        CountingStore.writes += 1
+        with super()._write() as db:
+            yield db
+
+
+def bare_app() -> Flask:
+    app = Flask("bare")
+
+    @app.post("/v1/apps/<app_id>/requests")
+    def submit(app_id: str):  # type: ignore[no-untyped-def]
+        model = SubmissionIn.model_validate(request.get_json())
+        return jsonify({"id": "x", "title": model.title}), 201
+
+    return app
+
+
+def per_call(client, count: int) -> list[float]:  # type: ignore[no-untyped-def]
+    times = []
+    for _ in range(count):
+        start = time.perf_counter()
+        response = client.post("/v1/apps/mobile/requests", json=BODY)
+        times.append(time.perf_counter() - start)
+        assert response.status_code == 201, response.get_json()
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--count", type=int, default=300)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        config = Path(tmp) / "featurebridge.toml"
+        config.write_text(CONFIG)
+        settings = Settings.from_env(
+            {"FEATUREBRIDGE_CONFIG": str(config), "FEATUREBRIDGE_ENV_FILE": str(Path(tmp) / "x")}
+        )
+        double = GitHubDouble()
+        double.add_installation("acme", repos=["acme/mobile"])
+        tracker = GitHubIssueTracker(
+            app_id=double.app_id, private_key_pem=double.private_key_pem, transport=double.transport
+        )
+        runtime = build_runtime(
+            settings,
+            store=CountingStore(Path(tmp) / "bench.db"),
+            tracker=tracker,
+            queue=RecordingQueue(),
+        )
+        # GitHub's pacing (80 creations a minute) would queue most of a benchmark burst.
+        runtime = replace(runtime, pacer=Pacer(Budget(10**9, 10**9), clock=time.time))
+        client = create_app(settings, runtime).test_client()
+        per_call(client, 20)  # warm: imports, token, connections
+        calls_before, writes_before = len(double.calls), CountingStore.writes
+        bridge_times = per_call(client, args.count)
+        github_requests = (len(double.calls) - calls_before) / args.count
+        store_writes = (CountingStore.writes - writes_before) / args.count
+        bare = bare_app().test_client()
+        per_call(bare, 20)
+        bare_times = per_call(bare, args.count)
+        tracker.close()
+    bridge_ms = statistics.median(bridge_times) * 1000
+    bare_ms = statistics.median(bare_times) * 1000
+    print(f"submissions: {args.count} (in-process, GitHub double, warm installation token)")
+    p95_ms = sorted(bridge_times)[int(0.95 * len(bridge_times))] * 1000
+    print(f"bridge   median {bridge_ms:7.2f} ms/submission   p95 {p95_ms:7.2f} ms")
+    print(f"bare     median {bare_ms:7.2f} ms/submission   (Flask + the same pydantic validation)")
+    print(f"ratio    {bridge_ms / bare_ms:7.1f}x the bare route")
+    print(f"GitHub requests per submission: {github_requests:.2f} (goal: 1)")
+    print(f"index write transactions per submission: {store_writes:.2f}")
+    print("  (rate-limit counter, outbox insert, delivery lease, delivered + indexed)")
+
+
+if __name__ == "__main__":
+    main()
