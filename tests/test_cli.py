@@ -2,72 +2,26 @@
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
 import signal
-import socket
 import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.processes import FEATUREBRIDGE, clean_env, free_port, http, start_serve
+
 ROOT = Path(__file__).parent.parent
 EXAMPLE = ROOT / "featurebridge.example.toml"
-FEATUREBRIDGE = Path(sys.executable).parent / "featurebridge"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "FEATUREBRIDGE_"))}
-    env.update({"FEATUREBRIDGE_ENV_FILE": str(tmp_path / "none.env"), **extra})
-    return env
-
-
-def http(
-    method: str, url: str, body: dict[str, object] | None = None
-) -> tuple[int, dict[str, object]]:
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(
-        url, data=data, method=method, headers={"Content-Type": "application/json"}
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=5) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
 
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[str]:
     shutil.copy(EXAMPLE, tmp_path / "featurebridge.toml")
     port = free_port()
-    process = subprocess.Popen(
-        [str(FEATUREBRIDGE), "serve", "--port", str(port)],
-        cwd=tmp_path,
-        env=clean_env(tmp_path),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            http("GET", base + "/healthz")
-            break
-        except OSError:
-            time.sleep(0.1)
-    yield base
+    process = start_serve(tmp_path, port)
+    yield f"http://127.0.0.1:{port}"
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=15) == 0
     assert (tmp_path / "featurebridge.db").exists()

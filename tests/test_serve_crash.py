@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import signal
-import subprocess
 import time
 from pathlib import Path
 
 from tests.github_double import Fault, GitHubDouble
-from tests.test_cli import FEATUREBRIDGE, clean_env, free_port, http
+from tests.processes import free_port, http, start_serve
 
 CONFIG = """
 [server]
@@ -22,25 +21,6 @@ repo = "acme/mobile"
 labels = ["feature-request", "app:mobile"]
 public = true
 """
-
-
-def start(tmp_path: Path, base_url: str, port: int) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(
-        [str(FEATUREBRIDGE), "serve", "--port", str(port)],
-        cwd=tmp_path,
-        env=clean_env(tmp_path, GITHUB_API_URL=base_url, GITHUB_TOKEN="ghp_crashtest"),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            http("GET", f"http://127.0.0.1:{port}/healthz")
-            return process
-        except OSError:
-            time.sleep(0.05)
-    process.kill()
-    raise AssertionError("featurebridge serve did not start")
 
 
 def wait_for(condition, timeout: float = 20.0) -> bool:  # type: ignore[no-untyped-def]
@@ -59,7 +39,7 @@ def test_sigkill_after_202_then_restart_delivers_exactly_once(
     github_double.add_token("ghp_crashtest", repos=["acme/mobile"])
     with github_double.serve() as base_url:
         port = free_port()
-        first = start(tmp_path, base_url, port)
+        first = start_serve(tmp_path, port, GITHUB_API_URL=base_url, GITHUB_TOKEN="ghp_crashtest")
         # A first submission warms the process up (imports, connections).
         http("POST", f"http://127.0.0.1:{port}/v1/apps/mobile/requests", {"title": "Warm-up"})
         assert wait_for(lambda: len(github_double.issues("acme/mobile")) == 1)
@@ -78,7 +58,7 @@ def test_sigkill_after_202_then_restart_delivers_exactly_once(
         assert wait_for(lambda: len(github_double.issues("acme/mobile")) == 2)
         github_double.faults.clear()
 
-        second = start(tmp_path, base_url, port)
+        second = start_serve(tmp_path, port, GITHUB_API_URL=base_url, GITHUB_TOKEN="ghp_crashtest")
         try:
             assert wait_for(
                 lambda: (

@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from bridge.domain import Source, Status
 from bridge.runtime import Runtime
 from github_app.webhooks import sign
-from tests.webhook_payloads import example, examples, issue_payload
+from tests.webhook_payloads import ROOT, example, examples, issue_payload
 
 SECRET = "webhook-secret"
 URL = "/github/webhooks"
@@ -335,3 +335,34 @@ def test_webhooks_refused_when_no_secret_is_configured(make_settings) -> None:  
     client = create_app(make_settings()).test_client()
     response = deliver(client, "issues", issue_payload("opened"))
     assert response.status_code == 503
+
+
+# ------------------------------------------------------------------ the running service
+
+
+def test_every_example_delivered_signed_to_the_running_service(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import shutil
+
+    from tests.processes import free_port, http, start_serve
+
+    shutil.copy(ROOT / "featurebridge.example.toml", tmp_path / "featurebridge.toml")
+    port = free_port()
+    process = start_serve(tmp_path, port, GITHUB_WEBHOOK_SECRET=SECRET)
+    try:
+        for event in HANDLED:
+            for payload in examples()[event]:
+                body = json.dumps(payload).encode()
+                status, answer = http(
+                    "POST",
+                    f"http://127.0.0.1:{port}{URL}",
+                    body,
+                    {
+                        "X-GitHub-Event": event,
+                        "X-GitHub-Delivery": str(uuid.uuid4()),
+                        "X-Hub-Signature-256": sign(body, SECRET),
+                    },
+                )
+                assert status in (200, 202), (event, payload.get("action"), answer)
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
