@@ -78,7 +78,12 @@ class ListQuery:
 
 @dataclass(frozen=True, slots=True)
 class Page:
-    """Requests of one listing page; ``next_cursor`` is opaque to callers."""
+    """Requests of one listing page; ``next_cursor`` is opaque to callers.
+
+    A page may hold fewer than ``limit`` items (even none) while ``next_cursor``
+    is set: a store may bound the work per page. Only ``next_cursor is None``
+    means the listing is done.
+    """
 
     items: Sequence[Request]
     next_cursor: str | None

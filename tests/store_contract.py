@@ -323,6 +323,15 @@ class StoreContract:
         whole = store.list_requests(ListQuery(app="mobile", sort=sort, limit=100))
         assert seen == [r.number for r in whole.items]
 
+    def test_votes_reorder_without_breaking_cursors(self, store: IndexStore) -> None:
+        for number in range(1, 6):
+            store.upsert_request(request(number, votes=number))
+        first = store.list_requests(ListQuery(app="mobile", limit=2))
+        assert [r.number for r in first.items] == [5, 4]
+        store.upsert_request(request(1, votes=10))  # jumps above the cursor: not repeated
+        rest = store.list_requests(ListQuery(app="mobile", limit=10, cursor=first.next_cursor))
+        assert [r.number for r in rest.items] == [3, 2]
+
     @pytest.mark.parametrize("cursor", ["", "not json", "[1]", '["x", 1]', '{"a": 1}', "[1, 2, 3]"])
     def test_foreign_cursor_is_refused(self, store: IndexStore, cursor: str) -> None:
         with pytest.raises(InvalidCursorError):

@@ -16,10 +16,9 @@ def open_store(url: str) -> IndexStore:
 
         return SQLiteStore(url.removeprefix("sqlite:///"))
     if url.startswith("dynamodb://") and len(url) > len("dynamodb://"):
-        from bridge.stores.dynamodb import DynamoDBStore  # type: ignore[import-not-found,unused-ignore]
+        from bridge.stores.dynamodb import DynamoDBStore
 
-        store: IndexStore = DynamoDBStore(url.removeprefix("dynamodb://"))
-        return store
+        return DynamoDBStore(url.removeprefix("dynamodb://"))
     raise StoreUrlError(
         f"FEATUREBRIDGE_STORE={url!r}: use sqlite:///path/to.db or dynamodb://TABLE"
     )

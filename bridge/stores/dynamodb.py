@@ -1,0 +1,142 @@
+"""The index store on one DynamoDB table, for the bridge on AWS Lambda.
+
+Table layout, keys and indexes: :mod:`bridge.stores.dynamodb_table`; the
+outbox (exactly-once creates, leases, delivery): :mod:`dynamodb_outbox`;
+changes from GitHub: :mod:`dynamodb_github`; the client, its errors and the
+capacity meter: :mod:`dynamodb_client`. Expired records (``expires_at`` at or
+before ``now``) are treated as absent by every read and condition, whatever
+DynamoDB's TTL sweep (which can take days) has done.
+
+Listing cursors are keyset positions: the last item's sort key in the
+listing's index (``<order key>#<number>``), resumed with ``sort_key <
+:position`` in the key condition, so a cursor stays valid while items move.
+``q=`` words query the same index partition (the app, or the app and status)
+with ``contains(title_folded, word)`` filters: no table scan, but DynamoDB
+bills every item read before the filter (0.5 RCU per 4 KB; a request item is
+about 0.5 KB). A page without words costs about 1.5 RCU; with words it reads
+on until the page is full, at most ``MAX_EVALUATED`` items (about 70 RCU),
+and when that budget runs out it comes back short with a cursor to go on.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from bridge.domain import Request
+from bridge.ports import InvalidCursorError, ListQuery, Page
+from bridge.stores import dynamodb_items as i
+from bridge.stores import dynamodb_table as t
+from bridge.stores.dynamodb_client import CapacityMeter, Table, names
+from bridge.stores.dynamodb_github import GitHubMixin
+from bridge.stores.dynamodb_outbox import OutboxMixin
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import QueryInputTypeDef
+
+    from bridge.stores.dynamodb_items import Item
+
+__all__ = ["CapacityMeter", "DynamoDBStore"]
+
+# Items a listing with ``q=`` may read before it answers with a short page.
+MAX_EVALUATED = 1000
+
+
+class DynamoDBStore(OutboxMixin, GitHubMixin):
+    """IndexStore over one DynamoDB table (see :func:`dynamodb_table.create_table`).
+
+    The outbox methods live in :mod:`dynamodb_outbox`, GitHub's changes in
+    :mod:`dynamodb_github`; this class holds the table and the listings.
+    """
+
+    def __init__(
+        self,
+        table_name: str,
+        *,
+        client: DynamoDBClient | None = None,
+        endpoint_url: str | None = None,
+        capacity: CapacityMeter | None = None,
+    ) -> None:
+        self.table_name = table_name
+        self._table = Table(table_name, client=client, endpoint_url=endpoint_url, capacity=capacity)
+
+    # ------------------------------------------------------------------ health
+
+    def ping(self) -> None:
+        """Raise StoreError when the table cannot answer (one eventually consistent read)."""
+        self._table.get(i.key("PING", "PING"), consistent=False)
+
+    # ------------------------------------------------------------------ requests
+
+    def upsert_request(self, request: Request) -> None:
+        """Insert or replace one request (and with it its index entries)."""
+        self._table.put(i.request_item(request))
+
+    def get_request(self, app: str, number: int) -> Request | None:
+        """One request of an app (a strongly consistent read)."""
+        item = self._table.get(i.key(t.app_pk(app), t.request_sk(number)))
+        return i.request_of(item) if item is not None else None
+
+    def list_requests(self, query: ListQuery) -> Page:
+        """A keyset-paged listing from the order's index (see the module docstring)."""
+        plain, by_status, sort_attribute = t.LISTING_INDEXES[query.sort]
+        if query.cursor is not None and not t.POSITION_PATTERNS[query.sort].fullmatch(query.cursor):
+            raise InvalidCursorError("cursor is not a position of this listing")
+        if query.status is None:
+            index, partition_attribute, partition = plain, "pk", t.app_pk(query.app)
+        else:
+            index, partition_attribute = by_status, "status_pk"
+            partition = t.status_pk(query.app, query.status)
+        condition = f"#{partition_attribute} = :partition"
+        values: Item = {":partition": i.s(partition)}
+        if query.cursor is not None:
+            condition += f" AND #{sort_attribute} < :position"
+            values[":position"] = i.s(query.cursor)
+        params: QueryInputTypeDef = {
+            "TableName": self.table_name,
+            "IndexName": index,
+            "KeyConditionExpression": condition,
+            "ScanIndexForward": False,
+            "Limit": query.limit + 1,
+        }
+        if query.words:
+            words = " AND ".join(f"contains(#title_folded, :w{n})" for n in range(len(query.words)))
+            params["FilterExpression"] = words
+            params["Limit"] = min(max(4 * (query.limit + 1), 100), MAX_EVALUATED)
+            values.update({f":w{n}": i.s(word) for n, word in enumerate(query.words)})
+        params["ExpressionAttributeNames"] = names(condition, params.get("FilterExpression", ""))
+        params["ExpressionAttributeValues"] = values
+        found: list[Item] = []
+        evaluated = 0
+        while True:
+            items, start, scanned = self._table.query(params)
+            found.extend(items)
+            evaluated += scanned
+            if len(found) > query.limit or start is None or evaluated >= MAX_EVALUATED:
+                break
+            params["ExclusiveStartKey"] = start
+        page = found[: query.limit]
+        position: str | None = None
+        if len(found) > query.limit:
+            position = i.required_text(page[-1], sort_attribute)
+        elif start is not None:
+            position = i.required_text(start, sort_attribute)  # budget spent: resume after it
+        return Page(items=[i.request_of(item) for item in page], next_cursor=position)
+
+    # ------------------------------------------------------------------ counters
+
+    def hit_rate_limit(self, key: str, *, window_seconds: int, now: datetime) -> int:
+        """Count a hit in the fixed window containing ``now`` (one UpdateItem).
+
+        Each window is its own item (``RATE#key`` / ``W#<start>``), expiring at
+        the window's end, so a hit never meets an expired counter.
+        """
+        window_start = int(now.timestamp() // window_seconds * window_seconds)
+        attributes = self._table.update(
+            i.key(t.rate_pk(key), f"W#{window_start}"),
+            f"ADD #hits :one SET #{t.TTL_ATTRIBUTE} = :expires",
+            {":one": i.n(1), ":expires": i.n(window_start + window_seconds)},
+            returns="UPDATED_NEW",
+        )
+        return int(attributes["hits"]["N"])

@@ -1,0 +1,184 @@
+"""The GitHub half of the DynamoDB store: webhook and sync changes, installations.
+
+One call becomes one ``TransactWriteItems`` (DynamoDB takes up to 100 items in
+one): the synced requests, the removed ones, the installation's repositories,
+and, last, the delivery id with its expiry. A synced request keeps the
+bridge's own fields (votes, source, submission): they are read first and the
+write is conditional on them being unchanged, so a vote landing in between
+makes the transaction retry instead of being overwritten.
+
+Bigger changes (a sync page near 100 issues plus repositories) are split into
+several transactions with the delivery id in the last one: if one fails, the
+id is not recorded and the redelivery re-applies everything, which is
+harmless because every write sets state rather than adding to it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from bridge.domain import Request, Source
+from bridge.ports import DELIVERY_TTL, GitHubChanges, InstallationChange, StoreError
+from bridge.stores import dynamodb_items as i
+from bridge.stores import dynamodb_table as t
+from bridge.stores.dynamodb_client import Table, TransactionCancelledError, backoff, names
+from bridge.stores.dynamodb_outbox import TRANSACTION_ATTEMPTS
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.type_defs import QueryInputTypeDef, TransactWriteItemTypeDef
+
+    from bridge.stores.dynamodb_items import Item
+
+_TRANSACTION_ITEMS = 100
+
+
+class GitHubMixin:
+    """The GitHub methods of :class:`bridge.stores.dynamodb.DynamoDBStore`."""
+
+    _table: Table
+
+    def record_github_changes(
+        self, changes: GitHubChanges, *, delivery_id: str | None, now: datetime
+    ) -> bool:
+        """Apply GitHub's changes, at most once per live delivery id."""
+        marker = i.key(t.delivery_pk(delivery_id), "DELIVERY") if delivery_id else None
+        for attempt in range(TRANSACTION_ATTEMPTS):
+            if marker is not None:
+                seen = self._table.get(marker)
+                if seen is not None and i.is_live(seen, now):
+                    return False
+            writes = self._writes(changes)
+            if marker is not None:
+                writes.append(self._marker_put(marker, now))
+            chunks = [
+                writes[n : n + _TRANSACTION_ITEMS]
+                for n in range(0, len(writes), _TRANSACTION_ITEMS)
+            ]
+            chunk: list[TransactWriteItemTypeDef] = []
+            try:
+                for chunk in chunks:
+                    self._table.transact(chunk)
+            except TransactionCancelledError as cancelled:
+                last = cancelled.code(len(chunk) - 1)
+                if marker is not None and chunk is chunks[-1] and last == "ConditionalCheckFailed":
+                    return False  # a concurrent redelivery recorded it first
+                codes = {cancelled.code(n) for n in range(len(chunk))}
+                if not {"ConditionalCheckFailed", "TransactionConflict"} & codes:
+                    raise StoreError(f"DynamoDB transaction cancelled: {codes}") from None
+                backoff(attempt)  # a request changed since it was read: read again
+            else:
+                return True
+        raise StoreError("could not apply GitHub changes: too much contention")
+
+    def installed_repos(self) -> frozenset[str]:
+        """Repositories the App is installed on."""
+        return frozenset(i.required_text(item, "repo") for item in self._installations())
+
+    # ------------------------------------------------------------------ writes
+
+    def _writes(self, changes: GitHubChanges) -> list[TransactWriteItemTypeDef]:
+        """One write per item, later changes winning (sync, then removal, then repos)."""
+        writes: dict[tuple[str, str], TransactWriteItemTypeDef] = {}
+        keys = [i.key(t.app_pk(r.app), t.request_sk(r.number)) for r in changes.synced]
+        existing = self._table.batch_get(_unique(keys)) if keys else {}
+        for request in changes.synced:
+            pk, sk = t.app_pk(request.app), t.request_sk(request.number)
+            writes[pk, sk] = self._sync_put(request, existing.get((pk, sk)))
+        for app, number in changes.removed:
+            pk, sk = t.app_pk(app), t.request_sk(number)
+            writes[pk, sk] = {"Delete": {"TableName": self._table.name, "Key": i.key(pk, sk)}}
+        if changes.installation is not None:
+            writes.update(self._installation_writes(changes.installation))
+        return list(writes.values())
+
+    def _sync_put(self, request: Request, existing: Item | None) -> TransactWriteItemTypeDef:
+        if existing is None:
+            condition = "attribute_not_exists(#pk)"
+            values: Item = {}
+        else:
+            request = replace(
+                request,
+                bridge_votes=i.number(existing, "bridge_votes") or 0,
+                weighted_votes=i.number(existing, "weighted_votes") or 0,
+                source=Source(i.required_text(existing, "source")),
+                submission_id=i.text(existing, "submission_id"),
+            )
+            condition = "#bridge_votes = :bridge_votes AND #weighted_votes = :weighted_votes"
+            values = {
+                ":bridge_votes": i.n(request.bridge_votes),
+                ":weighted_votes": i.n(request.weighted_votes),
+            }
+        put: TransactWriteItemTypeDef = {
+            "Put": {
+                "TableName": self._table.name,
+                "Item": i.request_item(request),
+                "ConditionExpression": condition,
+                "ExpressionAttributeNames": names(condition),
+            }
+        }
+        if values:
+            put["Put"]["ExpressionAttributeValues"] = values
+        return put
+
+    def _installation_writes(
+        self, change: InstallationChange
+    ) -> dict[tuple[str, str], TransactWriteItemTypeDef]:
+        writes: dict[tuple[str, str], TransactWriteItemTypeDef] = {}
+        gone = list(change.removed)
+        if change.uninstalled:
+            gone = [
+                i.required_text(item, "repo")
+                for item in self._installations()
+                if i.number(item, "installation_id") == change.installation_id
+            ] + gone
+        for repo in gone:
+            key = (t.INSTALL_PARTITION, f"REPO#{repo}")
+            writes[key] = {"Delete": {"TableName": self._table.name, "Key": i.key(*key)}}
+        for repo in change.added:
+            key = (t.INSTALL_PARTITION, f"REPO#{repo}")
+            item: Item = {
+                **i.key(*key),
+                "repo": i.s(repo),
+                "installation_id": i.n(change.installation_id),
+                "account": i.s(change.account),
+            }
+            writes[key] = {"Put": {"TableName": self._table.name, "Item": item}}
+        return writes
+
+    def _marker_put(self, marker: Item, now: datetime) -> TransactWriteItemTypeDef:
+        free = f"attribute_not_exists(#pk) OR #{t.TTL_ATTRIBUTE} <= :now"
+        return {
+            "Put": {
+                "TableName": self._table.name,
+                "Item": {**marker, t.TTL_ATTRIBUTE: i.n(i.epoch_seconds(now + DELIVERY_TTL))},
+                "ConditionExpression": free,
+                "ExpressionAttributeNames": names(free),
+                "ExpressionAttributeValues": {":now": i.n(i.epoch_now(now))},
+            }
+        }
+
+    def _installations(self) -> list[Item]:
+        found: list[Item] = []
+        condition = "#pk = :install"
+        params: QueryInputTypeDef = {
+            "TableName": self._table.name,
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeNames": names(condition),
+            "ExpressionAttributeValues": {":install": i.s(t.INSTALL_PARTITION)},
+            "ConsistentRead": True,
+        }
+        while True:
+            items, start, _ = self._table.query(params)
+            found.extend(items)
+            if start is None:
+                return found
+            params["ExclusiveStartKey"] = start
+
+
+def _unique(keys: list[Item]) -> list[Item]:
+    seen: dict[tuple[str, str], Item] = {}
+    for key in keys:
+        seen.setdefault((key["pk"]["S"], key["sk"]["S"]), key)
+    return list(seen.values())

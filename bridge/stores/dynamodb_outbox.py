@@ -1,0 +1,300 @@
+"""The outbox half of the DynamoDB store: submissions on their way to GitHub.
+
+A submission is created with ``attribute_not_exists``, together with its
+Idempotency-Key in one ``TransactWriteItems`` (so racing repeats make exactly
+one); a lease is claimed by one ``UpdateItem`` whose condition is "undelivered
+and not leased, or the lease ran out"; a delivery marks the submission and
+indexes its request in one transaction. Undelivered submissions carry the
+``due`` index's keys; delivery removes them, so the index stays as small as
+the backlog.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from bridge.domain import Request, Submission
+from bridge.ports import IdempotencyClaim, IdempotencyConflictError, OutboxStats, StoreError
+from bridge.stores import dynamodb_items as i
+from bridge.stores import dynamodb_table as t
+from bridge.stores.dynamodb_client import (
+    ConditionFailedError,
+    Table,
+    TransactionCancelledError,
+    backoff,
+    names,
+)
+from bridge.timeutil import parse_iso, to_sortable
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.type_defs import QueryInputTypeDef
+
+    from bridge.stores.dynamodb_items import Item
+
+TRANSACTION_ATTEMPTS = 6
+_UNDELIVERED = "attribute_exists(#pk) AND #delivered = :false"
+
+
+class OutboxMixin:
+    """The outbox methods of :class:`bridge.stores.dynamodb.DynamoDBStore`."""
+
+    _table: Table
+
+    def create_submission(
+        self, submission: Submission, *, idempotency: IdempotencyClaim | None, now: datetime
+    ) -> tuple[Submission, bool]:
+        """Store a submission, or return the one its live idempotency key made."""
+        item = i.submission_item(submission)
+        new_only = "attribute_not_exists(#pk)"
+        if idempotency is None:
+            try:
+                self._table.put(item, condition=new_only)
+            except ConditionFailedError:
+                return self._existing(submission.id), False
+            return submission, True
+        key_key = i.key(t.idempotency_pk(submission.app, idempotency.key), "IDEM")
+        key_item: Item = {
+            **key_key,
+            "fingerprint": i.s(idempotency.fingerprint),
+            "submission_id": i.s(submission.id),
+            t.TTL_ATTRIBUTE: i.n(i.epoch_seconds(idempotency.expires_at)),
+        }
+        orphan: str | None = None  # a live key whose submission is gone may be taken over
+        for attempt in range(TRANSACTION_ATTEMPTS):
+            free = f"attribute_not_exists(#pk) OR #{t.TTL_ATTRIBUTE} <= :now"
+            values: Item = {":now": i.n(i.epoch_now(now))}
+            if orphan is not None:
+                free += " OR #submission_id = :orphan"
+                values[":orphan"] = i.s(orphan)
+            try:
+                self._table.transact(
+                    [
+                        {
+                            "Put": {
+                                "TableName": self._table.name,
+                                "Item": key_item,
+                                "ConditionExpression": free,
+                                "ExpressionAttributeNames": names(free),
+                                "ExpressionAttributeValues": values,
+                                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                            }
+                        },
+                        {
+                            "Put": {
+                                "TableName": self._table.name,
+                                "Item": item,
+                                "ConditionExpression": new_only,
+                                "ExpressionAttributeNames": names(new_only),
+                            }
+                        },
+                    ]
+                )
+            except TransactionCancelledError as cancelled:
+                if cancelled.code(0) == "ConditionalCheckFailed":
+                    held = cancelled.item(0) or self._table.get(key_key)
+                    if held is None or not i.is_live(held, now):
+                        continue  # the key vanished or expired since: try again
+                    holder = i.required_text(held, "submission_id")
+                    if i.required_text(held, "fingerprint") != idempotency.fingerprint:
+                        raise IdempotencyConflictError(holder) from None
+                    existing = self.get_submission(holder)
+                    if existing is not None:
+                        return existing, False
+                    orphan = holder
+                elif cancelled.code(1) == "ConditionalCheckFailed":
+                    return self._existing(submission.id), False
+                elif "TransactionConflict" in {cancelled.code(0), cancelled.code(1)}:
+                    backoff(attempt)
+                else:
+                    raise StoreError(
+                        f"DynamoDB transaction cancelled: {cancelled.reasons}"
+                    ) from None
+            else:
+                return submission, True
+        raise StoreError(f"could not store submission {submission.id}: too much contention")
+
+    def _existing(self, submission_id: str) -> Submission:
+        existing = self.get_submission(submission_id)
+        if existing is None:
+            raise StoreError(f"submission {submission_id} exists and vanished again")
+        return existing
+
+    def get_submission(self, submission_id: str) -> Submission | None:
+        """The submission with this id (a strongly consistent read)."""
+        item = self._table.get(i.key(t.submission_pk(submission_id), "SUB"))
+        return i.submission_of(item) if item is not None else None
+
+    def due_submissions(self, *, now: datetime, limit: int) -> Sequence[Submission]:
+        """Undelivered submissions due for an attempt, oldest due first.
+
+        The sparse ``due`` index gives the order (keys only), then one
+        consistent BatchGetItem reads the submissions themselves.
+        """
+        keys: list[Item] = []
+        start: Item | None = None
+        condition = "#due_pk = :outbox AND #due_key < :bound"
+        unleased = "attribute_not_exists(#lease_until) OR #lease_until <= :now"
+        while len(keys) < limit:
+            params: QueryInputTypeDef = {
+                "TableName": self._table.name,
+                "IndexName": t.DUE_INDEX,
+                "KeyConditionExpression": condition,
+                "FilterExpression": unleased,
+                "ExpressionAttributeNames": names(condition, unleased),
+                "ExpressionAttributeValues": {
+                    ":outbox": i.s(t.DUE_PARTITION),
+                    ":bound": i.s(t.due_bound(now)),
+                    ":now": i.s(to_sortable(now)),
+                },
+                "Limit": limit + 8,
+            }
+            if start is not None:
+                params["ExclusiveStartKey"] = start
+            items, start, _ = self._table.query(params)
+            keys.extend(i.key(i.required_text(it, "pk"), "SUB") for it in items)
+            if start is None:
+                break
+        fresh = self._table.batch_get(keys[:limit])
+        ordered = (fresh.get((i.required_text(k, "pk"), "SUB")) for k in keys[:limit])
+        return [i.submission_of(it) for it in ordered if it is not None and i.is_claimable(it, now)]
+
+    def claim_submission(
+        self, submission_id: str, *, now: datetime, lease_until: datetime
+    ) -> Submission | None:
+        """Lease an undelivered submission unless another worker holds it."""
+        try:
+            before = self._table.update(
+                i.key(t.submission_pk(submission_id), "SUB"),
+                "SET #lease_until = :lease, #in_flight = :true ADD #attempts :one",
+                {
+                    ":lease": i.s(to_sortable(lease_until)),
+                    ":true": i.flag(True),
+                    ":false": i.flag(False),
+                    ":one": i.n(1),
+                    ":now": i.s(to_sortable(now)),
+                },
+                condition=f"{_UNDELIVERED} AND"
+                " (attribute_not_exists(#lease_until) OR #lease_until <= :now)",
+                returns="ALL_OLD",
+            )
+        except ConditionFailedError:
+            return None
+        previous = i.submission_of(before)
+        # outcome_unknown stays the *previous* attempt's: its in_flight flag.
+        return replace(previous, attempts=previous.attempts + 1)
+
+    def record_failed_attempt(
+        self,
+        submission_id: str,
+        *,
+        error: str,
+        next_attempt_at: datetime,
+        outcome_unknown: bool = False,
+    ) -> None:
+        """Release the lease and schedule the next attempt."""
+        try:
+            self._table.update(
+                i.key(t.submission_pk(submission_id), "SUB"),
+                "SET #last_error = :error, #next_attempt_at = :next, #due_key = :due,"
+                " #in_flight = :unknown REMOVE #lease_until",
+                {
+                    ":error": i.s(error[:1000]),
+                    ":next": i.s(to_sortable(next_attempt_at)),
+                    ":due": i.s(t.due_key(next_attempt_at, submission_id)),
+                    ":unknown": i.flag(outcome_unknown),
+                    ":false": i.flag(False),
+                },
+                condition=_UNDELIVERED,
+            )
+        except ConditionFailedError:
+            return  # delivered meanwhile, or unknown: nothing to schedule
+
+    def postpone(self, submission_id: str, *, until: datetime) -> None:
+        """Move the next attempt without spending one."""
+        try:
+            self._table.update(
+                i.key(t.submission_pk(submission_id), "SUB"),
+                "SET #next_attempt_at = :next, #due_key = :due",
+                {
+                    ":next": i.s(to_sortable(until)),
+                    ":due": i.s(t.due_key(until, submission_id)),
+                    ":false": i.flag(False),
+                },
+                condition=_UNDELIVERED,
+            )
+        except ConditionFailedError:
+            return
+
+    def mark_delivered(self, submission_id: str, request: Request) -> None:
+        """Record the issue and index the request in one transaction."""
+        update = (
+            "SET #delivered = :true, #in_flight = :false, #number = :number, #url = :url"
+            " REMOVE #lease_until, #last_error, #due_pk, #due_key"
+        )
+        exists = "attribute_exists(#pk)"
+        for attempt in range(TRANSACTION_ATTEMPTS):
+            try:
+                self._table.transact(
+                    [
+                        {
+                            "Update": {
+                                "TableName": self._table.name,
+                                "Key": i.key(t.submission_pk(submission_id), "SUB"),
+                                "UpdateExpression": update,
+                                "ConditionExpression": exists,
+                                "ExpressionAttributeNames": names(update, exists),
+                                "ExpressionAttributeValues": {
+                                    ":true": i.flag(True),
+                                    ":false": i.flag(False),
+                                    ":number": i.n(request.number),
+                                    ":url": i.s(request.url),
+                                },
+                            }
+                        },
+                        {"Put": {"TableName": self._table.name, "Item": i.request_item(request)}},
+                    ]
+                )
+            except TransactionCancelledError as cancelled:
+                if cancelled.code(0) == "ConditionalCheckFailed":
+                    raise StoreError(f"no submission {submission_id} to mark delivered") from None
+                if "TransactionConflict" not in {cancelled.code(0), cancelled.code(1)}:
+                    raise StoreError(
+                        f"DynamoDB transaction cancelled: {cancelled.reasons}"
+                    ) from None
+                backoff(attempt)
+            else:
+                return
+        raise StoreError(f"could not mark {submission_id} delivered: too much contention")
+
+    def outbox_stats(self) -> OutboxStats:
+        """How many submissions wait, and the oldest one's creation time.
+
+        Reads the ``due`` index's small projection (key + ``created_at``) of
+        every undelivered submission: cost grows with the backlog, not the table.
+        """
+        pending = 0
+        oldest: str | None = None
+        start: Item | None = None
+        condition = "#due_pk = :outbox"
+        while True:
+            params: QueryInputTypeDef = {
+                "TableName": self._table.name,
+                "IndexName": t.DUE_INDEX,
+                "KeyConditionExpression": condition,
+                "ProjectionExpression": "#created_at",
+                "ExpressionAttributeNames": names(condition, "#created_at"),
+                "ExpressionAttributeValues": {":outbox": i.s(t.DUE_PARTITION)},
+            }
+            if start is not None:
+                params["ExclusiveStartKey"] = start
+            items, start, _ = self._table.query(params)
+            pending += len(items)
+            for item in items:
+                created = i.required_text(item, "created_at")
+                oldest = created if oldest is None or created < oldest else oldest
+            if start is None:
+                break
+        return OutboxStats(pending=pending, oldest_created_at=parse_iso(oldest) if oldest else None)
