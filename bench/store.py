@@ -3,8 +3,9 @@
     .venv/bin/python bench/store.py
 
 Starts moto's DynamoDB server on loopback, runs a submission (create with an
-Idempotency-Key, claim, mark delivered), listing pages, a read, a rate-limit
-hit and the outbox sweep, and prints per operation:
+Idempotency-Key, claim, mark delivered), listing pages, a read, votes (vote,
+repeat, ``voted`` for a page, unvote, a duplicate's votes merged), the tally
+sweep, a rate-limit hit and the outbox sweep, and prints per operation:
 
 * the DynamoDB API calls the adapter made;
 * the capacity units the service reported (``ReturnConsumedCapacity=TOTAL``,
@@ -34,8 +35,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bridge.domain import SortOrder, Status
-from bridge.ports import IdempotencyClaim, IndexStore, ListQuery
+from bridge.domain import SortOrder, Status, Vote
+from bridge.ports import TALLY_INTERVAL, IdempotencyClaim, IndexStore, ListQuery
 from bridge.stores.dynamodb import CapacityMeter, DynamoDBStore
 from bridge.stores.dynamodb_client import names
 from bridge.stores.dynamodb_table import create_table, table_definition
@@ -46,6 +47,7 @@ from tests.store_contract import T0, request, submission
 TABLE = "featurebridge-bench"
 SEED_REQUESTS = 120
 WORDS = ("dark", "mode", "export", "sync", "widget", "search")
+MOVE_SOURCE, MOVE_TARGET, MOVED_VOTES = 11, 12, 5
 
 
 # --------------------------------------------------------------------------- AWS estimate
@@ -170,9 +172,13 @@ class EstimatingClient:
     def batch_get_item(self, **kwargs: Any) -> Any:
         response = self._client.batch_get_item(**kwargs)
         for table, items in response["Responses"].items():
-            consistent = kwargs["RequestItems"][table].get("ConsistentRead", False)
+            asked = kwargs["RequestItems"][table]
+            consistent = asked.get("ConsistentRead", False)
             for item in items:
                 self.estimate.read += read_units(item_size(item), consistent=consistent)
+            # A key with no item is billed as a read of the minimum size.
+            missing = len(asked["Keys"]) - len(items)
+            self.estimate.read += missing * read_units(0, consistent=consistent)
         return response
 
     def query(self, **kwargs: Any) -> Any:
@@ -226,6 +232,10 @@ def seed(store: IndexStore) -> None:
                 at=T0 - timedelta(hours=number),
             )
         )
+    # A duplicate with votes to merge into its original; one voter voted for both.
+    for n in range(MOVED_VOTES):
+        store.add_vote(Vote("mobile", MOVE_SOURCE, f"merge-voter-{n}", T0))
+    store.add_vote(Vote("mobile", MOVE_TARGET, "merge-voter-0", T0))
 
 
 def operations() -> list[tuple[str, Callable[[IndexStore], object]]]:
@@ -261,6 +271,20 @@ def operations() -> list[tuple[str, Callable[[IndexStore], object]]]:
         (
             "rate limit: hit",
             lambda s: s.hit_rate_limit("ip:203.0.113.9:mobile", window_seconds=3600, now=T0),
+        ),
+        ("vote: add_vote", lambda s: s.add_vote(Vote("mobile", 7, "bench-voter", T0))),
+        ("vote: add_vote, repeat", lambda s: s.add_vote(Vote("mobile", 7, "bench-voter", T0))),
+        ("vote: voted, 20 numbers", lambda s: s.voted("mobile", "bench-voter", range(1, 21))),
+        ("vote: remove_vote", lambda s: s.remove_vote("mobile", 7, "bench-voter", now=T0)),
+        ("vote: remove_vote, none", lambda s: s.remove_vote("mobile", 7, "bench-voter", now=T0)),
+        (
+            f"merge: move_votes ({MOVED_VOTES} votes)",
+            lambda s: s.move_votes("mobile", MOVE_SOURCE, MOVE_TARGET, now=T0),
+        ),
+        ("tally: due_tallies(10)", lambda s: s.due_tallies(now=T0 + TALLY_INTERVAL, limit=10)),
+        (
+            "tally: record_tally",
+            lambda s: s.record_tally("mobile", 7, version=2, now=T0 + TALLY_INTERVAL),
         ),
         ("health: ping", lambda s: s.ping()),
         ("health: outbox_stats", lambda s: s.outbox_stats()),

@@ -12,7 +12,7 @@ from datetime import datetime
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from bridge.api import github, ops, requests
+from bridge.api import export, github, ops, requests, votes
 from bridge.api.body import FLASK_BODY_LIMIT
 from bridge.api.errors import register_error_handlers
 from bridge.delivery import deliver
@@ -68,6 +68,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         )
     register_error_handlers(app)
     app.register_blueprint(requests.blueprint)
+    app.register_blueprint(votes.blueprint)
+    app.register_blueprint(export.blueprint)
     app.register_blueprint(ops.blueprint)
     app.register_blueprint(github.blueprint)
     return app

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
-from bridge.settings import ConfigError, Settings
+from bridge.settings import ENV_FILE, ConfigError, Settings
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
@@ -29,6 +31,19 @@ def _parser() -> argparse.ArgumentParser:
         "--dry-run", action="store_true", help="show what would change; change nothing"
     )
     commands.add_parser("doctor", help="check configuration and credentials; exit 1 on problems")
+    export = commands.add_parser("export", help="write aggregated vote data (JSON, JSONL, CSV)")
+    export.add_argument("--app", action="append", default=[], metavar="ID", help="repeatable")
+    export.add_argument("--format", default="json", metavar="json|jsonl|csv")
+    export.add_argument("--status", help="only requests with this status")
+    export.add_argument("--since", metavar="ISO", help="only requests updated at or after this")
+    export.add_argument("--output", metavar="FILE", help="written atomically; default: stdout")
+    register = commands.add_parser("register", help="create the GitHub App from app.yml")
+    register.add_argument("--org", help="create it in this organization (default: your account)")
+    register.add_argument("--port", type=int, default=3000, help="local port for GitHub's redirect")
+    register.add_argument("--public-url", help="webhooks base URL (default: [server] public_url)")
+    register.add_argument("--no-browser", action="store_true", help="only print the URL to open")
+    register.add_argument("--force", action="store_true", help="replace featurebridge.env")
+    register.add_argument("--manifest", type=Path, help="the App manifest (default: app.yml)")
     return parser
 
 
@@ -55,10 +70,37 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bridge.commands import run_sync
 
         return run_sync(settings, app_id=args.app, dry_run=args.dry_run, out=sys.stdout)
+    if args.command == "export":
+        from bridge.commands import run_export
+
+        return run_export(
+            settings,
+            app_ids=args.app,
+            fmt=args.format,
+            status=args.status,
+            since=args.since,
+            output=args.output,
+            out=sys.stdout.buffer,
+        )
     if args.command == "doctor":
         from bridge.doctor import run_doctor
 
         return run_doctor(settings, out=sys.stdout)
+    if args.command == "register":
+        from github_app.registration import default_manifest_path, run_register
+
+        return run_register(
+            settings,
+            org=args.org,
+            port=args.port,
+            public_url=args.public_url,
+            manifest_path=args.manifest or default_manifest_path(),
+            env_path=Path(os.environ.get("FEATUREBRIDGE_ENV_FILE", ENV_FILE)),
+            open_browser=not args.no_browser,
+            force=args.force,
+            out=sys.stdout,
+            err=sys.stderr,
+        )
     return EXIT_USAGE  # pragma: no cover - argparse rejects unknown commands
 
 

@@ -1,12 +1,21 @@
-"""Command-line use cases that print progress: sync (and, later, export)."""
+"""Command-line use cases that print progress: sync and export."""
 
 from __future__ import annotations
 
+import contextlib
+import io
+import os
 import sys
-from typing import TextIO
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import BinaryIO, TextIO
 
 from bridge.app import build_runtime
-from bridge.ports import TrackerError
+from bridge.domain import Request, Status
+from bridge.export import DEFAULT_PAGE_SIZE, ExportFormat, parse_since, serialise, walk_pages
+from bridge.ports import Page, StoreError, TrackerError
+from bridge.runtime import Runtime
 from bridge.settings import Settings
 from bridge.sync import sync_app
 
@@ -65,3 +74,109 @@ def run_sync(settings: Settings, *, app_id: str | None, dry_run: bool, out: Text
                 if numbers:
                     print(f"  would {verb}: " + ", ".join(f"#{n}" for n in numbers), file=out)
     return status
+
+
+# --------------------------------------------------------------------------- export
+
+EXPORT_PAGE_SIZE = DEFAULT_PAGE_SIZE
+
+
+def run_export(
+    settings: Settings,
+    *,
+    app_ids: Sequence[str],
+    fmt: str,
+    status: str | None,
+    since: str | None,
+    output: str | Path | None,
+    out: BinaryIO,
+) -> int:
+    """``featurebridge export``: every matching request, page by page, to a file or ``out``.
+
+    Memory stays flat whatever the size; a file is written atomically (a
+    temporary file beside it, renamed over it once complete).
+    """
+    if fmt not in set(ExportFormat):
+        return _usage(f"--format {fmt!r}: use one of {', '.join(ExportFormat)}")
+    if status is not None and status not in set(Status):
+        return _usage(f"--status {status!r}: use one of {', '.join(Status)}")
+    try:
+        updated_since = parse_since(since) if since is not None else None
+    except ValueError as error:
+        return _usage(f"--since {since!r}: {error}")
+    for app_id in app_ids:
+        if settings.app(app_id) is None:
+            return _usage(f"no app {app_id!r} in the configuration")
+    apps = sorted((a for a in settings.apps if not app_ids or a.id in app_ids), key=lambda a: a.id)
+    ids = [app.id for app in apps]
+    wanted = Status(status) if status is not None else None
+    # No counter over the data itself when the export goes to the terminal.
+    progress = Progress("exporting", sys.stderr if output or not out.isatty() else io.StringIO())
+    done = 0
+
+    def pages(runtime: Runtime) -> Iterator[Sequence[Request]]:
+        nonlocal done
+
+        def fetch(cursor: str | None) -> Page:
+            return runtime.store.export_requests(
+                apps=ids,
+                status=wanted,
+                updated_since=updated_since,
+                limit=EXPORT_PAGE_SIZE,
+                cursor=cursor,
+            )
+
+        for items in walk_pages(fetch):
+            yield items
+            done += len(items)
+            progress(done - done % 25)  # Progress draws at multiples of 25; pages vary in size
+
+    try:
+        runtime = build_runtime(settings)
+        refs = [{"id": app.id, "name": app.name, "repo": app.repo} for app in apps]
+        chunks = serialise(
+            ExportFormat(fmt), pages(runtime), exported_at=runtime.clock(), apps=refs
+        )
+        if output is None:
+            for chunk in chunks:
+                out.write(chunk.encode())
+            out.flush()
+        else:
+            write_atomically(Path(output), chunks)
+    except (StoreError, OSError) as error:
+        progress.close()
+        print(f"featurebridge: export failed: {error}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    progress.close()
+    print(f"exported {done} requests" + (f" to {output}" if output else ""), file=sys.stderr)
+    return EXIT_OK
+
+
+def _usage(message: str) -> int:
+    print(f"featurebridge: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def write_atomically(path: Path, chunks: Iterable[str]) -> None:
+    """Write UTF-8 text to a temporary file beside ``path``, then rename it over ``path``.
+
+    Readers see the old file or the complete new one, never a partial export;
+    on any failure the temporary file is removed and ``path`` is left as it was.
+    """
+    descriptor, temporary = tempfile.mkstemp(
+        dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
+    )
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as file:
+            for chunk in chunks:
+                file.write(chunk)
+            file.flush()
+            os.fsync(file.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)  # the mode open() would have given it
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise

@@ -108,9 +108,9 @@ def request_of(app: AppConfig, submission: Submission, issue: TrackedIssue) -> R
         # still belongs to the app that filed it.
         log.warning("issue #%d in %s lacks some of %s's labels", issue.number, app.repo, app.id)
     return replace(
-        indexed_request(app, issue, None),
+        indexed_request(app, issue, None, now=issue.created_at),
         source=submission.source,
         submission_id=submission.id,
         bridge_votes=1,
-        weighted_votes=1,
+        weighted_votes=submission.voter_weight,
     )

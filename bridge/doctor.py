@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TextIO
 
-from bridge.ports import StoreError
+from bridge.ports import IssueTracker, StoreError, TrackerError
 from bridge.settings import Settings
 from bridge.stores import StoreUrlError, open_store
 from bridge.tracking import build_tracker
@@ -37,8 +37,11 @@ def check(settings: Settings) -> list[Finding]:
         findings.append(Finding(True, "index", f"{settings.store_url} answers"))
     except (StoreError, StoreUrlError) as error:
         findings.append(Finding(False, "index", str(error)))
-    tracker = build_tracker(settings).health()
-    findings.append(Finding(tracker.configured, "github", tracker.detail))
+    tracker = build_tracker(settings)
+    health = tracker.health()
+    findings.append(Finding(health.configured, "github", health.detail))
+    if health.configured:
+        findings.extend(_repo_findings(settings, tracker))
     if not settings.secrets.is_set("FEATUREBRIDGE_ADMIN_TOKEN"):
         findings.append(
             Finding(
@@ -54,6 +57,31 @@ def check(settings: Settings) -> list[Finding]:
                 findings.append(
                     Finding(False, f"app {app.id}", f"{variable} is not set ({purpose} refused)")
                 )
+    return findings
+
+
+def _repo_findings(settings: Settings, tracker: IssueTracker) -> list[Finding]:
+    """Each app's repository: reachable by the App, and its status labels present."""
+    findings = []
+    for app in settings.apps:
+        subject = f"app {app.id}"
+        try:
+            labels = {label.lower() for label in tracker.repo_labels(app.repo)}
+        except TrackerError as error:
+            findings.append(Finding(False, subject, f"{app.repo}: {error}; install the App there"))
+            continue
+        missing = sorted(label for label in app.status_labels if label.lower() not in labels)
+        if missing:
+            findings.append(
+                Finding(
+                    False,
+                    subject,
+                    f"status label(s) {', '.join(map(repr, missing))} do not exist in {app.repo}"
+                    " (renamed or deleted?): fix [apps.status_labels] or restore them",
+                )
+            )
+        else:
+            findings.append(Finding(True, subject, f"{app.repo} reachable, status labels present"))
     return findings
 
 

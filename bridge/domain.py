@@ -123,11 +123,29 @@ class Request:
     bridge_votes: int = 0
     weighted_votes: int = 0
     duplicate_of: int | None = None
+    # Decayed activity in log space (bridge.ranking); 0 means "not computed yet".
+    trend: float = 0.0
 
     @property
     def total_votes(self) -> int:
         """👍 reactions and bridge votes counted together."""
         return self.github_thumbs_up + self.bridge_votes
+
+
+@dataclass(frozen=True, slots=True)
+class Vote:
+    """One voter's vote on one request: ``(app, number, voter)`` is unique."""
+
+    app: str
+    number: int
+    voter: str
+    created_at: datetime
+    weight: int = 1
+
+
+def accepts_votes(status: Status) -> bool:
+    """Votes on completed, declined or duplicate requests are refused."""
+    return not status.is_closed
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +175,7 @@ class Submission:
     number: int | None = None
     url: str | None = None
     voter: str | None = None
+    voter_weight: int = 1
     # An earlier attempt ended without knowing whether GitHub made the issue
     # (timeout, dropped answer, crash): look for its marker before creating.
     outcome_unknown: bool = False

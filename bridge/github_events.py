@@ -10,8 +10,9 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from bridge.duplicates import merge_job
 from bridge.indexing import apps_of_issue, indexed_request
-from bridge.ports import GitHubChanges, InstallationChange
+from bridge.ports import GitHubChanges, InstallationChange, Job
 from bridge.runtime import Runtime
 from github_app.mapping import PayloadError, issue_from_payload
 from github_app.webhooks import Router, WebhookEvent
@@ -29,7 +30,9 @@ def _issue_changes(runtime: Runtime, repo: str, issue_json: Mapping[str, Any]) -
     apps = runtime.settings.apps
     members = apps_of_issue(apps, repo, issue.labels)
     synced = [
-        indexed_request(app, issue, runtime.store.get_request(app.id, issue.number))
+        indexed_request(
+            app, issue, runtime.store.get_request(app.id, issue.number), now=runtime.clock()
+        )
         for app in members
     ]
     removed = [
@@ -171,6 +174,23 @@ def installation_repositories_changed(runtime: Runtime, event: WebhookEvent) -> 
             removed=names("repositories_removed"),
         )
     )
+
+
+def follow_ups(runtime: Runtime, event: WebhookEvent) -> list[Job]:
+    """Slow work an event calls for, queued once its changes are applied."""
+    if (event.name, event.action) != ("issues", "closed") or event.repo is None:
+        return []
+    issue = event.payload.get("issue")
+    if not isinstance(issue, Mapping) or issue.get("state_reason") != "duplicate":
+        return []
+    labels = tuple(
+        str(label.get("name")) for label in issue.get("labels") or () if isinstance(label, Mapping)
+    )
+    number = int(issue["number"])
+    return [
+        merge_job(app.id, number)
+        for app in apps_of_issue(runtime.settings.apps, event.repo, labels)
+    ]
 
 
 def _mapping(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from bridge.domain import Request, Source, Status, belongs_to_app, status_of
 from bridge.ports import TrackedIssue
+from bridge.ranking import trend_add, trend_seed
 from bridge.settings import AppConfig
 
 
-def indexed_request(app: AppConfig, issue: TrackedIssue, existing: Request | None) -> Request:
+def indexed_request(
+    app: AppConfig, issue: TrackedIssue, existing: Request | None, *, now: datetime
+) -> Request:
     """The index entry for ``issue`` in ``app``, keeping what only the bridge knows.
 
     GitHub owns the title, state, labels and 👍; the bridge owns its votes,
-    the source and the submission. A 👍 count GitHub did not report is kept.
+    the source and the submission. A 👍 count GitHub did not report is kept;
+    👍 seen for the first time count toward trending as of now.
     """
     status = status_of(
         state=issue.state,
@@ -22,6 +28,11 @@ def indexed_request(app: AppConfig, issue: TrackedIssue, existing: Request | Non
     thumbs = issue.thumbs_up
     if thumbs is None:
         thumbs = existing.github_thumbs_up if existing else 0
+    if existing is None:
+        trend = trend_add(trend_seed(issue.created_at), issue.created_at, thumbs)
+    else:
+        trend = existing.trend or trend_seed(existing.created_at)
+        trend = trend_add(trend, now, thumbs - existing.github_thumbs_up)
     return Request(
         app=app.id,
         number=issue.number,
@@ -38,6 +49,7 @@ def indexed_request(app: AppConfig, issue: TrackedIssue, existing: Request | Non
         bridge_votes=existing.bridge_votes if existing else 0,
         weighted_votes=existing.weighted_votes if existing else 0,
         duplicate_of=existing.duplicate_of if existing and status is Status.DUPLICATE else None,
+        trend=trend,
     )
 
 

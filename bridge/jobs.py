@@ -11,15 +11,18 @@ from collections.abc import Callable
 from typing import Any
 
 from bridge.delivery import deliver
-from bridge.ports import Job
+from bridge.duplicates import MERGE_DUPLICATE, merge_duplicate
+from bridge.ports import Job, TallyDue, TrackerError
 from bridge.runtime import Runtime
 from bridge.sync import sync_all
+from github_app.comments import TALLY_MARKER, render_tally
 
 log = logging.getLogger(__name__)
 
 DELIVER_SUBMISSION = "deliver_submission"
 SYNC = "sync"
 SWEEP_BATCH = 50
+TALLY_BATCH = 20
 
 
 class UnknownJobError(ValueError):
@@ -35,9 +38,14 @@ def _sync(runtime: Runtime, payload: dict[str, Any]) -> None:
     sync_all(runtime, app_id=str(app_id) if app_id else None)
 
 
+def _merge(runtime: Runtime, payload: dict[str, Any]) -> None:
+    merge_duplicate(runtime, str(payload["app"]), int(payload["number"]))
+
+
 HANDLERS: dict[str, Callable[[Runtime, dict[str, Any]], None]] = {
     DELIVER_SUBMISSION: _deliver,
     SYNC: _sync,
+    MERGE_DUPLICATE: _merge,
 }
 
 
@@ -57,6 +65,57 @@ def run_job(runtime: Runtime, job: Job) -> None:
     if handler is None:
         raise UnknownJobError(f"no handler for job kind {job.kind!r}")
     handler(runtime, job.payload)
+
+
+def sweep(runtime: Runtime) -> int:
+    """One pass of the worker between jobs: the outbox, then due tallies.
+
+    Returns how many submissions were attempted (the caller sweeps again at once
+    while that is a full batch).
+    """
+    attempted = sweep_outbox(runtime)
+    write_tallies(runtime)
+    return attempted
+
+
+def write_tallies(runtime: Runtime, *, limit: int = TALLY_BATCH) -> int:
+    """Bring due vote tallies on GitHub up to date; return how many were due."""
+    if not runtime.tracker.health().configured:
+        return 0
+    due = runtime.store.due_tallies(now=runtime.clock(), limit=limit)
+    for item in due:
+        write_tally(runtime, item)
+    return len(due)
+
+
+def write_tally(runtime: Runtime, due: TallyDue) -> None:
+    """Edit (or create) the bridge's tally comment on one issue.
+
+    An issue without bridge votes gets no new tally; one that had a tally (its
+    voters moved to the original of a duplicate, say) has it brought to zero.
+    A failure is retried after the tally interval, so GitHub's trouble does
+    not turn into a tight loop; votes that arrive meanwhile are not lost.
+    """
+    store = runtime.store
+    app = runtime.settings.app(due.app)
+    request = store.get_request(due.app, due.number)
+    if app is None or request is None:
+        store.record_tally(due.app, due.number, version=due.version, now=runtime.clock())
+        return
+    if runtime.pacer.reserve(runtime.tracker.pacing_key(app.repo)) > 0:
+        return  # over the content budget: still due, tried again on a later sweep
+    body = render_tally(
+        app_name=app.name, bridge_votes=request.bridge_votes, thumbs_up=request.github_thumbs_up
+    )
+    try:
+        runtime.tracker.upsert_comment(
+            app.repo, request.number, TALLY_MARKER, body, create=request.bridge_votes > 0
+        )
+    except TrackerError as error:
+        log.warning("tally of %s#%d not written: %s", app.repo, request.number, error)
+        store.record_tally(due.app, due.number, version=0, now=runtime.clock())
+        return
+    store.record_tally(due.app, due.number, version=due.version, now=runtime.clock())
 
 
 def sweep_outbox(runtime: Runtime, *, limit: int = SWEEP_BATCH) -> int:

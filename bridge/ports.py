@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from bridge.domain import Request, SortOrder, Status, Submission
+from bridge.domain import Request, SortOrder, Status, Submission, Vote
 
 # --------------------------------------------------------------------------- errors
 
@@ -49,6 +49,9 @@ class OutcomeUnknownError(TrackerError):
 
 
 # --------------------------------------------------------------------------- index store
+
+# At most one tally write per issue in this interval; later votes wait for the next.
+TALLY_INTERVAL = timedelta(minutes=1)
 
 # How long a webhook delivery id is remembered: GitHub offers manual
 # redelivery of the last three days' deliveries.
@@ -115,6 +118,15 @@ class GitHubChanges:
 
     def __bool__(self) -> bool:
         return bool(self.synced or self.removed or self.installation)
+
+
+@dataclass(frozen=True, slots=True)
+class TallyDue:
+    """A request whose vote tally on GitHub is behind its votes."""
+
+    app: str
+    number: int
+    version: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,6 +203,26 @@ class IndexStore(Protocol):
     def list_requests(self, query: ListQuery) -> Page:
         """A page of an app's requests; raises InvalidCursorError for a bad cursor."""
 
+    # -- export (GET /v1/export, featurebridge export)
+
+    def export_requests(
+        self,
+        *,
+        apps: Sequence[str],
+        status: Status | None,
+        updated_since: datetime | None,
+        limit: int,
+        cursor: str | None,
+    ) -> Page:
+        """A page of the requests of ``apps``, ordered by app id then number.
+
+        Only requests with ``status`` (when given) and ``updated_at >=
+        updated_since`` (when given). At most ``limit`` items; ``next_cursor``
+        (opaque) continues after the page's last item, and paging with the same
+        arguments visits every matching request once. No apps: an empty page.
+        Raises InvalidCursorError for a cursor this store did not hand out.
+        """
+
     def hit_rate_limit(self, key: str, *, window_seconds: int, now: datetime) -> int:
         """Count one hit in the current fixed window of ``key``; return the count."""
 
@@ -207,6 +239,37 @@ class IndexStore(Protocol):
 
     def installed_repos(self) -> frozenset[str]:
         """Repositories the GitHub App is installed on, as webhooks reported them."""
+
+    def add_vote(self, vote: Vote) -> tuple[Request, bool] | None:
+        """Record a vote unless the voter already voted; counters move atomically.
+
+        Returns the request afterwards and whether the vote is new, or None
+        when the request is not in the index. A new vote raises the request's
+        tally version and adds a trending event at ``vote.created_at``.
+        """
+
+    def remove_vote(
+        self, app: str, number: int, voter: str, *, now: datetime
+    ) -> tuple[Request, bool] | None:
+        """Take a voter's vote back; returns the request and whether there was one."""
+
+    def voted(self, app: str, voter: str, numbers: Sequence[int]) -> frozenset[int]:
+        """Which of ``numbers`` the voter has voted for."""
+
+    def move_votes(self, app: str, source: int, target: int, *, now: datetime) -> int:
+        """Move every vote of ``source`` to ``target`` in one transaction.
+
+        A voter who voted for both keeps one vote on ``target`` (union, no
+        double count); both requests' counters and tally versions follow.
+        Returns how many votes ``target`` gained.
+        """
+
+    def due_tallies(self, *, now: datetime, limit: int) -> Sequence[TallyDue]:
+        """Requests with bridge votes whose tally on GitHub is behind and was not
+        written in the last TALLY_INTERVAL (bursts coalesce into one write)."""
+
+    def record_tally(self, app: str, number: int, *, version: int, now: datetime) -> None:
+        """The tally as of ``version`` is on GitHub now."""
 
 
 # --------------------------------------------------------------------------- issue tracker
@@ -274,6 +337,18 @@ class IssueTracker(Protocol):
         self, repo: str, labels: Sequence[str], *, state: str = "all"
     ) -> Iterator[TrackedIssue]:
         """Every issue (not pull request) carrying all ``labels``, 100 per request."""
+
+    def upsert_comment(
+        self, repo: str, number: int, marker: str, body: str, *, create: bool = True
+    ) -> int | None:
+        """Edit the issue's comment holding ``marker`` (unchanged: no write), or create it
+        when ``create``; returns the comment id, or None when there was none to edit."""
+
+    def canonical_issue(self, repo: str, number: int) -> tuple[str, int] | None:
+        """``(repo, number)`` of the issue this one was closed as a duplicate of."""
+
+    def repo_labels(self, repo: str) -> frozenset[str]:
+        """The repo's label names; TrackerError when the repo cannot be reached."""
 
 
 # --------------------------------------------------------------------------- job queue

@@ -8,7 +8,7 @@ import threading
 from types import FrameType
 
 from bridge.app import build_runtime, create_app
-from bridge.jobs import SWEEP_BATCH, run_job, sweep_outbox, sync_job
+from bridge.jobs import SWEEP_BATCH, run_job, sweep, sync_job
 from bridge.queues import ThreadJobQueue
 from bridge.runtime import Runtime
 from bridge.settings import Settings
@@ -20,7 +20,7 @@ def _start_worker(runtime: Runtime, queue: ThreadJobQueue) -> None:
     sync_every = runtime.settings.server.sync_interval_minutes * 60.0
     queue.start(
         lambda job: run_job(runtime, job),
-        lambda: sweep_outbox(runtime),
+        lambda: sweep(runtime),
         sweep_batch=SWEEP_BATCH,
         periodic=[(sync_every, sync_job())] if runtime.tracker.health().configured else [],
     )

@@ -12,6 +12,7 @@ from bridge.domain import Source, Submission, SubmissionContent
 from bridge.ports import IdempotencyClaim
 from bridge.runtime import Runtime
 from bridge.settings import AppConfig
+from bridge.voters import Voter
 
 IDEMPOTENCY_TTL = timedelta(hours=24)
 
@@ -33,6 +34,7 @@ def accept(
     content: SubmissionContent,
     *,
     source: Source,
+    voter: Voter | None = None,
     idempotency_key: str | None,
     body_fingerprint: str,
 ) -> tuple[Submission, bool]:
@@ -49,7 +51,9 @@ def accept(
         source=source,
         content=content,
         created_at=now,
-        voter=f"submission:{submission_id}",
+        # A submitter with a voter token votes as that user; otherwise as the submission.
+        voter=voter.key if voter else f"submission:{submission_id}",
+        voter_weight=voter.weight if voter else 1,
     )
     claim = None
     if idempotency_key is not None:

@@ -12,7 +12,8 @@ import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from bridge.domain import Request, SortOrder
+from bridge.domain import Request, SortOrder, Status
+from bridge.duplicates import merge_job
 from bridge.indexing import indexed_request
 from bridge.ports import GitHubChanges, ListQuery
 from bridge.runtime import Runtime
@@ -65,11 +66,15 @@ def sync_app(
     report = SyncReport(app=app.id)
     batch: list[Request] = []
     seen: set[int] = set()
+    merges: list[int] = []
     for issue in runtime.tracker.iter_issues(app.repo, app.labels, state="all"):
         report.seen += 1
         seen.add(issue.number)
         existing = known.get(issue.number)
-        fresh = indexed_request(app, issue, existing)
+        fresh = indexed_request(app, issue, existing, now=runtime.clock())
+        newly_duplicate = existing is None or existing.status is not Status.DUPLICATE
+        if fresh.status is Status.DUPLICATE and newly_duplicate and not dry_run:
+            merges.append(issue.number)
         if existing is None:
             report.added.append(issue.number)
         elif fresh != existing:
@@ -88,6 +93,9 @@ def sync_app(
         GitHubChanges(synced=batch, removed=[(app.id, number) for number in report.removed]),
         dry_run,
     )
+    for number in merges:
+        # A duplicate whose webhook was lost: merge its voters now, like the webhook would.
+        runtime.queue.enqueue(merge_job(app.id, number))
     log.info("sync %s%s", report.summary(), " (dry run)" if dry_run else "")
     return report
 

@@ -55,6 +55,20 @@ class UnconfiguredTracker:
         """Refuse, as for creating."""
         raise TrackerNotConfiguredError(self._detail)
 
+    def upsert_comment(
+        self, repo: str, number: int, marker: str, body: str, *, create: bool = True
+    ) -> int | None:
+        """Refuse, as for creating."""
+        raise TrackerNotConfiguredError(self._detail)
+
+    def canonical_issue(self, repo: str, number: int) -> tuple[str, int] | None:
+        """Refuse, as for creating."""
+        raise TrackerNotConfiguredError(self._detail)
+
+    def repo_labels(self, repo: str) -> frozenset[str]:
+        """Refuse, as for creating."""
+        raise TrackerNotConfiguredError(self._detail)
+
 
 def build_tracker(settings: Settings) -> IssueTracker:
     """The GitHub adapter when credentials are given, else the waiting stand-in.

@@ -13,6 +13,7 @@ become the port's exceptions (``github_app.errors``).
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -48,6 +49,24 @@ log = logging.getLogger(__name__)
 DEFAULT_API_URL = "https://api.github.com"
 API_VERSION = "2022-11-28"  # served by github.com and GitHub Enterprise Server 3.9+
 PER_PAGE = 100
+DUPLICATE_COMMENT = re.compile(r"(?im)^\s*duplicate of #(\d+)\b")
+CANONICAL_QUERY = """
+query($owner: String!, $name: String!, $number: Int!) {
+  repository(owner: $owner, name: $name) {
+    issue(number: $number) {
+      timelineItems(itemTypes: [MARKED_AS_DUPLICATE_EVENT], first: 10) {
+        nodes {
+          ... on MarkedAsDuplicateEvent {
+            canonical {
+              ... on Issue { number repository { nameWithOwner } }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+"""
 MAX_PAGES = 1000  # a guard against a server that always says "next"
 
 
@@ -202,11 +221,14 @@ class GitHubIssueTracker:
 
     # ------------------------------------------------------------------ beyond the port
 
-    def upsert_comment(self, repo: str, number: int, marker: str, body: str) -> int:
+    def upsert_comment(
+        self, repo: str, number: int, marker: str, body: str, *, create: bool = True
+    ) -> int | None:
         """Edit the issue's comment that holds ``marker``, or create it; return its id.
 
         ``body`` must contain the marker, so the next call finds the comment again.
-        An unchanged comment is not written again.
+        An unchanged comment is not written again; with ``create=False`` a missing
+        comment stays missing (None).
         """
         if marker not in body:
             raise ValueError("the comment body must contain its marker")
@@ -226,6 +248,8 @@ class GitHubIssueTracker:
                     write=True,
                 )
             return comment_id
+        if not create:
+            return None
         action = f"comment on {repo}#{number}"
         response = self._request(
             "POST", path, repo=repo, action=action, json={"body": body}, write=True
@@ -258,6 +282,55 @@ class GitHubIssueTracker:
             for item in page:
                 if "pull_request" not in item:
                     yield self._read_issue(repo, item, action)
+
+    def repo_labels(self, repo: str) -> frozenset[str]:
+        """Names of the repo's labels (this also proves the App can reach the repo)."""
+        owner, name = split_repo(repo)
+        action = f"list the labels of {repo}"
+        return frozenset(
+            str(label["name"])
+            for page in self._pages(
+                repo, f"/repos/{owner}/{name}/labels", {"per_page": PER_PAGE}, action
+            )
+            for label in page
+            if isinstance(label, dict) and "name" in label
+        )
+
+    def canonical_issue(self, repo: str, number: int) -> tuple[str, int] | None:
+        """The issue ``number`` was closed as a duplicate of: ``(repo, number)``.
+
+        GitHub records it as a ``MarkedAsDuplicateEvent`` (GraphQL); an older
+        habit, a "Duplicate of #N" comment, is the fallback.
+        """
+        owner, name = split_repo(repo)
+        action = f"read the duplicate mark of {repo}#{number}"
+        response = self._request(
+            "POST",
+            "/graphql",
+            repo=repo,
+            action=action,
+            json={
+                "query": CANONICAL_QUERY,
+                "variables": {"owner": owner, "name": name, "number": number},
+            },
+        )
+        data = json_or_fail(response, action)
+        if not isinstance(data, dict) or data.get("errors"):
+            raise TrackerError(f"GitHub's answer to {action} holds errors")
+        issue = ((data.get("data") or {}).get("repository") or {}).get("issue") or {}
+        for event in reversed((issue.get("timelineItems") or {}).get("nodes") or []):
+            canonical = (event or {}).get("canonical") or {}
+            if isinstance(canonical.get("number"), int):
+                target = (canonical.get("repository") or {}).get("nameWithOwner") or repo
+                return str(target), int(canonical["number"])
+        path = f"/repos/{owner}/{name}/issues/{number}/comments"
+        found: tuple[str, int] | None = None
+        for page in self._pages(repo, path, {"per_page": PER_PAGE}, action):
+            for comment in page:
+                match = DUPLICATE_COMMENT.search(str((comment or {}).get("body") or ""))
+                if match:
+                    found = (repo, int(match.group(1)))
+        return found
 
     def close(self) -> None:
         """Close the HTTP client (a later call opens a new one)."""

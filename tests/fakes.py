@@ -39,6 +39,8 @@ class FakeTracker:
         self.fail_next: list[TrackerError] = []
         self.drop_next_answers = 0
         self.lock = threading.Lock()
+        self.comments: dict[tuple[str, int], dict[int, str]] = {}
+        self.comment_writes = 0
 
     def health(self) -> TrackerHealth:
         return TrackerHealth(configured=True, detail="fake")
@@ -87,6 +89,29 @@ class FakeTracker:
         issues = [i for i in self.issues.get(repo, []) if set(labels) <= set(i.labels)]
         self.pages += max(1, -(-len(issues) // 100))
         yield from issues
+
+    def upsert_comment(  # type: ignore[no-untyped-def]
+        self, repo: str, number: int, marker: str, body: str, *, create: bool = True
+    ):
+        comments = self.comments.setdefault((repo, number), {})
+        for comment_id, text in comments.items():
+            if marker in text:
+                if text != body:
+                    comments[comment_id] = body
+                    self.comment_writes += 1
+                return comment_id
+        if not create:
+            return None
+        self.comment_writes += 1
+        comment_id = len(comments) + 1
+        comments[comment_id] = body
+        return comment_id
+
+    def canonical_issue(self, repo: str, number: int) -> tuple[str, int] | None:
+        return None
+
+    def repo_labels(self, repo: str) -> frozenset[str]:
+        return frozenset(label for issue in self.issues.get(repo, []) for label in issue.labels)
 
 
 class RecordingQueue:

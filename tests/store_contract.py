@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -19,9 +19,11 @@ from bridge.domain import (
     Status,
     Submission,
     SubmissionContent,
+    Vote,
 )
 from bridge.ports import (
     DELIVERY_TTL,
+    TALLY_INTERVAL,
     GitHubChanges,
     IdempotencyClaim,
     IdempotencyConflictError,
@@ -30,6 +32,7 @@ from bridge.ports import (
     InvalidCursorError,
     ListQuery,
 )
+from bridge.ranking import trend_seed
 
 T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
@@ -285,9 +288,13 @@ class StoreContract:
         page = store.list_requests(ListQuery(app="mobile", sort=SortOrder.NEW, limit=10))
         assert [r.number for r in page.items] == [1, 2, 3, 4]
 
-    def test_trending_prefers_recent_votes(self, store: IndexStore) -> None:
-        store.upsert_request(request(1, votes=10, at=T0 - timedelta(days=30)))
-        store.upsert_request(request(2, votes=3, at=T0))
+    def test_trending_orders_by_the_stored_trend(self, store: IndexStore) -> None:
+        old = replace(
+            request(1, votes=10, at=T0 - timedelta(days=30)),
+            trend=trend_seed(T0 - timedelta(days=30)),
+        )
+        store.upsert_request(old)
+        store.upsert_request(replace(request(2, votes=3, at=T0), trend=trend_seed(T0)))
         page = store.list_requests(ListQuery(app="mobile", sort=SortOrder.TRENDING, limit=10))
         assert [r.number for r in page.items] == [2, 1]
 
@@ -406,6 +413,122 @@ class StoreContract:
         )
         assert store.installed_repos() == frozenset()
 
+    # ---------------------------------------------------------------- votes
+
+    def test_vote_counts_once_per_voter(self, store: IndexStore) -> None:
+        store.upsert_request(request(1, votes=2))
+        first = store.add_vote(Vote("mobile", 1, "user-1", T0, weight=3))
+        assert first is not None
+        after, added = first
+        assert added
+        assert (after.bridge_votes, after.weighted_votes, after.total_votes) == (2, 4, 4)
+        again = store.add_vote(Vote("mobile", 1, "user-1", T0, weight=3))
+        assert again is not None
+        assert again[1] is False
+        assert again[0].bridge_votes == 2
+        assert store.add_vote(Vote("mobile", 99, "user-1", T0)) is None
+
+    def test_unvote_moves_the_counters_back(self, store: IndexStore) -> None:
+        store.upsert_request(request(1))
+        store.add_vote(Vote("mobile", 1, "user-1", T0, weight=5))
+        removed = store.remove_vote("mobile", 1, "user-1", now=T0)
+        assert removed is not None
+        after, existed = removed
+        assert existed
+        assert (after.bridge_votes, after.weighted_votes) == (1, 1)
+        again = store.remove_vote("mobile", 1, "user-1", now=T0)
+        assert again is not None
+        assert again[1] is False
+        assert store.remove_vote("mobile", 2, "user-1", now=T0) is None
+
+    def test_voted_tells_which_requests_a_voter_voted_for(self, store: IndexStore) -> None:
+        for number in (1, 2, 3):
+            store.upsert_request(request(number))
+        store.add_vote(Vote("mobile", 1, "user-1", T0))
+        store.add_vote(Vote("mobile", 3, "user-1", T0))
+        store.add_vote(Vote("mobile", 2, "user-2", T0))
+        assert store.voted("mobile", "user-1", [1, 2, 3, 4]) == frozenset({1, 3})
+        assert store.voted("web", "user-1", [1, 2, 3]) == frozenset()
+        assert store.voted("mobile", "user-1", []) == frozenset()
+
+    def test_concurrent_votes_lose_nothing(self, store: IndexStore) -> None:
+        store.upsert_request(replace(request(1), bridge_votes=0, weighted_votes=0))
+        errors: list[BaseException] = []
+
+        def vote(n: int) -> None:
+            try:
+                store.add_vote(Vote("mobile", 1, f"user-{n % 20}", T0, weight=2))
+            except BaseException as error:
+                errors.append(error)
+
+        threads = [threading.Thread(target=vote, args=(n,)) for n in range(40)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+        after = store.get_request("mobile", 1)
+        assert after is not None
+        assert (after.bridge_votes, after.weighted_votes) == (20, 40)
+
+    def test_votes_raise_the_trend(self, store: IndexStore) -> None:
+        store.upsert_request(replace(request(1), trend=trend_seed(T0)))
+        store.upsert_request(replace(request(2), trend=trend_seed(T0)))
+        store.add_vote(Vote("mobile", 2, "user-1", T0 + timedelta(days=1)))
+        page = store.list_requests(ListQuery(app="mobile", sort=SortOrder.TRENDING))
+        assert [r.number for r in page.items] == [2, 1]
+        store.remove_vote("mobile", 2, "user-1", now=T0 + timedelta(days=1))
+        trend = store.get_request("mobile", 2)
+        assert trend is not None
+        assert trend.trend == pytest.approx(trend_seed(T0))
+
+    def test_delivered_submission_carries_its_submitters_vote(self, store: IndexStore) -> None:
+        store.create_submission(
+            replace(submission("s1"), voter="user-9", voter_weight=4), idempotency=None, now=T0
+        )
+        store.mark_delivered("s1", replace(request(1), bridge_votes=1, weighted_votes=4))
+        assert store.voted("mobile", "user-9", [1]) == frozenset({1})
+        repeat = store.add_vote(Vote("mobile", 1, "user-9", T0))
+        assert repeat is not None
+        assert repeat[1] is False
+
+    def test_move_votes_unions_voters_once(self, store: IndexStore) -> None:
+        store.upsert_request(replace(request(1), bridge_votes=0, weighted_votes=0))
+        store.upsert_request(replace(request(2, votes=5), bridge_votes=0, weighted_votes=0))
+        for voter in ("a", "b", "c"):
+            store.add_vote(Vote("mobile", 1, voter, T0))
+        for voter in ("c", "d"):
+            store.add_vote(Vote("mobile", 2, voter, T0, weight=2))
+        assert store.move_votes("mobile", 1, 2, now=T0) == 2
+        duplicate = store.get_request("mobile", 1)
+        original = store.get_request("mobile", 2)
+        assert duplicate is not None
+        assert original is not None
+        assert (duplicate.bridge_votes, duplicate.weighted_votes) == (0, 0)
+        assert (original.bridge_votes, original.weighted_votes) == (4, 6)
+        assert original.github_thumbs_up == 5  # 👍 stay where they are
+        assert store.voted("mobile", "a", [1, 2]) == frozenset({2})
+        assert store.move_votes("mobile", 1, 2, now=T0) == 0
+        assert store.move_votes("mobile", 1, 99, now=T0) == 0
+        assert store.move_votes("mobile", 2, 2, now=T0) == 0
+        assert store.get_request("mobile", 2).bridge_votes == 4  # type: ignore[union-attr]
+
+    def test_tallies_coalesce_to_one_write_per_interval(self, store: IndexStore) -> None:
+        store.upsert_request(request(1))
+        assert store.due_tallies(now=T0, limit=10) == []
+        store.add_vote(Vote("mobile", 1, "a", T0))
+        store.add_vote(Vote("mobile", 1, "b", T0))
+        [due] = store.due_tallies(now=T0, limit=10)
+        assert (due.app, due.number) == ("mobile", 1)
+        store.record_tally("mobile", 1, version=due.version, now=T0)
+        assert store.due_tallies(now=T0, limit=10) == []
+        store.add_vote(Vote("mobile", 1, "c", T0 + timedelta(seconds=5)))
+        assert store.due_tallies(now=T0 + timedelta(seconds=30), limit=10) == []
+        [later] = store.due_tallies(now=T0 + TALLY_INTERVAL, limit=10)
+        assert later.version > due.version
+        store.upsert_request(request(1, votes=3))  # a sync does not lose the pending tally
+        assert store.due_tallies(now=T0 + TALLY_INTERVAL, limit=10) == [later]
+
     # ---------------------------------------------------------------- counters
 
     def test_rate_limit_counts_within_a_window(self, store: IndexStore) -> None:
@@ -420,3 +543,111 @@ class StoreContract:
         store.hit_rate_limit("k", window_seconds=60, now=T0)
         store.hit_rate_limit("k", window_seconds=60, now=T0 + timedelta(seconds=1))
         assert store.hit_rate_limit("k", window_seconds=60, now=T0 + timedelta(seconds=61)) == 1
+
+    # ---------------------------------------------------------------- export scan
+
+    def test_export_visits_every_request_once_in_app_then_number_order(
+        self, store: IndexStore
+    ) -> None:
+        numbers = {"mobile": [5, 1, 23, 12, 2, 8, 17, 3], "web": [9, 4, 1], "zeta": [1, 2]}
+        for app, app_numbers in numbers.items():
+            for number in app_numbers:
+                store.upsert_request(request(number, app=app, votes=number))
+        expected = [("mobile", n) for n in sorted(numbers["mobile"])] + [
+            ("web", n) for n in sorted(numbers["web"])
+        ]
+        for limit in (1, 3, 4, 100):
+            got = export_all(store, apps=["web", "mobile", "web"], limit=limit)
+            assert [(r.app, r.number) for r in got] == expected
+        [first] = [r for r in export_all(store, apps=["web"], limit=10) if r.number == 4]
+        assert first == store.get_request("web", 4)
+
+    def test_export_filters_by_status_and_updated_since(self, store: IndexStore) -> None:
+        for number in range(1, 13):
+            status = Status.PLANNED if number % 3 == 0 else Status.OPEN
+            at = T0 + timedelta(minutes=number)
+            store.upsert_request(replace(request(number, status=status), updated_at=at))
+        store.upsert_request(replace(request(1, app="web", status=Status.PLANNED), updated_at=T0))
+
+        def numbers(**filters: object) -> list[int]:
+            return [r.number for r in export_all(store, apps=["mobile"], limit=2, **filters)]
+
+        assert numbers(status=Status.PLANNED) == [3, 6, 9, 12]
+        assert numbers(status=Status.DECLINED) == []
+        since = T0 + timedelta(minutes=7)
+        assert numbers(updated_since=since) == [7, 8, 9, 10, 11, 12]  # inclusive
+        assert numbers(updated_since=since + timedelta(microseconds=1)) == [8, 9, 10, 11, 12]
+        # The same instant in another zone.
+        assert numbers(updated_since=since.astimezone(timezone(timedelta(hours=2)))) == [
+            7,
+            8,
+            9,
+            10,
+            11,
+            12,
+        ]
+        assert numbers(status=Status.PLANNED, updated_since=since) == [9, 12]
+        assert numbers(updated_since=T0 + timedelta(days=1)) == []
+
+    def test_export_of_no_apps_or_unknown_apps_is_empty(self, store: IndexStore) -> None:
+        store.upsert_request(request(1))
+        assert export_all(store, apps=[], limit=10) == []
+        assert export_all(store, apps=["nobody"], limit=10) == []
+
+    def test_export_cursor_survives_changes_between_pages(self, store: IndexStore) -> None:
+        for number in range(1, 7):
+            store.upsert_request(request(number))
+        page = store.export_requests(
+            apps=["mobile"], status=None, updated_since=None, limit=3, cursor=None
+        )
+        seen = [r.number for r in page.items]
+        while page.next_cursor is not None and len(seen) < 3:  # a store may return short pages
+            page = store.export_requests(
+                apps=["mobile"], status=None, updated_since=None, limit=3, cursor=page.next_cursor
+            )
+            seen.extend(r.number for r in page.items)
+        assert seen == [1, 2, 3]
+        assert page.next_cursor is not None
+        # The page's last request goes away, one is added behind and one ahead.
+        store.record_github_changes(
+            GitHubChanges(removed=[("mobile", 3)], synced=[request(0), request(9)]),
+            delivery_id=None,
+            now=T0,
+        )
+        rest = export_all(store, apps=["mobile"], limit=2, cursor=page.next_cursor)
+        assert [r.number for r in rest] == [4, 5, 6, 9]
+
+    @pytest.mark.parametrize(
+        "cursor", ["", "not json", "[1]", '["x", 1]', '{"a": 1}', "[1, 2, 3]", "[5, 3]"]
+    )
+    def test_export_foreign_cursor_is_refused(self, store: IndexStore, cursor: str) -> None:
+        store.upsert_request(request(1))
+        with pytest.raises(InvalidCursorError):
+            store.export_requests(
+                apps=["mobile"], status=None, updated_since=None, limit=10, cursor=cursor
+            )
+
+
+def export_all(
+    store: IndexStore,
+    *,
+    apps: list[str],
+    limit: int,
+    status: Status | None = None,
+    updated_since: datetime | None = None,
+    cursor: str | None = None,
+) -> list[Request]:
+    """Every page of an export; each page within ``limit``, each request once."""
+    found: list[Request] = []
+    for _ in range(1000):
+        page = store.export_requests(
+            apps=apps, status=status, updated_since=updated_since, limit=limit, cursor=cursor
+        )
+        assert len(page.items) <= limit
+        found.extend(page.items)
+        if page.next_cursor is None:
+            keys = [(r.app, r.number) for r in found]
+            assert len(keys) == len(set(keys))
+            return found
+        cursor = page.next_cursor
+    raise AssertionError("the export never ended")

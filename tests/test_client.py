@@ -548,6 +548,15 @@ def test_upsert_comment_creates_then_edits_then_leaves_alone(
         tracker.upsert_comment(REPO, number, marker, "no marker")
 
 
+def test_upsert_comment_without_create_leaves_a_missing_comment_missing(
+    tracker: GitHubIssueTracker, double: GitHubDouble
+) -> None:
+    number = tracker.create_issue(draft()).number
+    marker = "<!-- featurebridge:tally -->"
+    assert tracker.upsert_comment(REPO, number, marker, f"0 votes\n{marker}", create=False) is None
+    assert double.comments(REPO, number) == []
+
+
 def test_iter_issues_follows_pages_skips_pulls_and_counts_thumbs(
     tracker: GitHubIssueTracker, double: GitHubDouble
 ) -> None:

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import socket
+import threading
+from dataclasses import replace
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
+from botocore.exceptions import ClientError
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bridge.ports import GitHubChanges, ListQuery, StoreError
-from bridge.stores import dynamodb, open_store
+from bridge.domain import Status, Vote
+from bridge.ports import TALLY_INTERVAL, GitHubChanges, ListQuery, StoreError
+from bridge.ranking import trend_seed
+from bridge.stores import dynamodb, dynamodb_votes, open_store
 from bridge.stores.dynamodb import CapacityMeter, DynamoDBStore
 from bridge.stores.dynamodb_table import (
     TTL_ATTRIBUTE,
@@ -26,6 +31,38 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 
+class AtomicCalls:
+    """A client whose API calls reach moto one at a time.
+
+    DynamoDB makes every call (a transaction included) atomic and isolated;
+    moto's server does not under concurrent requests: a cancelled transaction
+    rolls back by restoring a copy of the whole table taken when it began,
+    erasing writes other threads committed meanwhile (and copying a table
+    another thread is writing can fail outright). Serialising the calls gives
+    back DynamoDB's guarantee while threads still interleave between calls,
+    so read-then-conditional-write races still happen and are retried.
+    """
+
+    def __init__(self, client: DynamoDBClient) -> None:
+        self._client = client
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._client, name)
+        if not callable(attribute):
+            return attribute
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with self._lock:
+                return attribute(*args, **kwargs)
+
+        return call
+
+
+def atomic(client: DynamoDBClient) -> DynamoDBClient:
+    return cast("DynamoDBClient", AtomicCalls(client))
+
+
 class TestDynamoDBStore(StoreContract):
     @pytest.fixture
     def store(
@@ -33,7 +70,7 @@ class TestDynamoDBStore(StoreContract):
         dynamodb_client: DynamoDBClient,  # noqa: F811
         dynamodb_table: str,  # noqa: F811
     ) -> DynamoDBStore:
-        return DynamoDBStore(dynamodb_table, client=dynamodb_client)
+        return DynamoDBStore(dynamodb_table, client=atomic(dynamodb_client))
 
 
 @pytest.fixture
@@ -130,6 +167,7 @@ def test_table_definition(
         "status_new": (("status_pk", "new_key"), "ALL"),
         "status_trending": (("status_pk", "trend_key"), "ALL"),
         "due": (("due_pk", "due_key"), "INCLUDE"),
+        "tally": (("tally_due_pk", "tally_due_key"), "KEYS_ONLY"),
     }
     ttl = dynamodb_client.describe_time_to_live(TableName=store.table_name)
     assert ttl["TimeToLiveDescription"] == {
@@ -189,7 +227,7 @@ def test_capacity_meter_sees_every_call(
     store.upsert_request(request(1))
     store.get_request("mobile", 1)
     store.create_submission(submission("s1"), idempotency=claim("k"), now=T0)
-    assert meter.calls == {"PutItem": 1, "GetItem": 1, "TransactWriteItems": 1}
+    assert meter.calls == {"UpdateItem": 1, "GetItem": 1, "TransactWriteItems": 1}
     calls, read, write = meter.totals()
     assert calls == 3
     assert read > 0  # moto reports fixed placeholder units; AWS reports real ones
@@ -234,3 +272,264 @@ def test_float_keys_sort_like_floats(a: float, b: float) -> None:
 def test_int_keys_sort_like_ints(a: int, b: int) -> None:
     assert (ordered_int(a) < ordered_int(b)) == (a < b)
     assert len(ordered_int(a)) == 16
+
+
+# ---------------------------------------------------------------- votes and tallies
+
+
+def tally_index(client: DynamoDBClient, table: str) -> list[str]:
+    scanned = client.scan(TableName=table, IndexName="tally")
+    return sorted(item["sk"]["S"] for item in scanned["Items"])
+
+
+def test_votes_are_in_no_listing_index(
+    store: DynamoDBStore,
+    dynamodb_client: DynamoDBClient,  # noqa: F811
+) -> None:
+    store.upsert_request(request(1))
+    store.add_vote(Vote("mobile", 1, "user-1", T0))
+    for index in ("top", "new", "trending", "status_top", "due"):
+        scanned = dynamodb_client.scan(TableName=store.table_name, IndexName=index)
+        assert all(not item["sk"]["S"].startswith("VOTE#") for item in scanned["Items"])
+    page = store.list_requests(ListQuery(app="mobile"))
+    assert [r.number for r in page.items] == [1]
+
+
+@pytest.mark.parametrize("trend", [1 / 3, 0.1 + 0.2, 5e-324, -64.0, 6870.123456789012])
+def test_trend_round_trips_exactly(store: DynamoDBStore, trend: float) -> None:
+    store.upsert_request(replace(request(1), trend=trend))
+    loaded = store.get_request("mobile", 1)
+    assert loaded is not None
+    assert loaded.trend == trend
+
+
+def test_vote_keys_follow_the_counters(
+    store: DynamoDBStore,
+    dynamodb_client: DynamoDBClient,  # noqa: F811
+) -> None:
+    store.upsert_request(replace(request(1, votes=2), trend=trend_seed(T0)))
+    store.upsert_request(replace(request(2, votes=3), trend=trend_seed(T0)))
+    for voter in ("a", "b"):
+        store.add_vote(Vote("mobile", 1, voter, T0 + timedelta(days=2)))
+    item = dynamodb_client.get_item(
+        TableName=store.table_name, Key={"pk": {"S": "APP#mobile"}, "sk": {"S": "REQ#0000000001"}}
+    )["Item"]
+    loaded = store.get_request("mobile", 1)
+    assert loaded is not None
+    assert item["total_votes"] == {"N": str(loaded.total_votes)} == {"N": "5"}
+    assert item["top_key"]["S"] == ordered_int(5) + "#0000000001"
+    assert item["trend_key"]["S"] == ordered_float(loaded.trend) + "#0000000001"
+    top = store.list_requests(ListQuery(app="mobile"))
+    assert [r.number for r in top.items] == [1, 2]
+    store.remove_vote("mobile", 1, "a", now=T0)
+    store.remove_vote("mobile", 1, "b", now=T0)
+    after = store.get_request("mobile", 1)
+    assert after is not None
+    assert after.trend == pytest.approx(trend_seed(T0))
+    assert [r.number for r in store.list_requests(ListQuery(app="mobile")).items] == [2, 1]
+
+
+def test_a_transaction_conflict_is_retried(
+    dynamodb_client: DynamoDBClient,  # noqa: F811
+    dynamodb_table: str,  # noqa: F811
+) -> None:
+    conflicts = [2]  # DynamoDB cancels transactions that race on an item
+
+    class Conflicting(AtomicCalls):
+        def transact_write_items(self, **kwargs: Any) -> Any:
+            if conflicts[0]:
+                conflicts[0] -= 1
+                reasons = [{"Code": "None"}, {"Code": "TransactionConflict"}]
+                raise ClientError(
+                    {
+                        "Error": {"Code": "TransactionCanceledException", "Message": "conflict"},
+                        "CancellationReasons": reasons,
+                    },
+                    "TransactWriteItems",
+                )
+            return self._client.transact_write_items(**kwargs)
+
+    client = cast("DynamoDBClient", Conflicting(dynamodb_client))
+    store = DynamoDBStore(dynamodb_table, client=client)
+    store.upsert_request(request(1))
+    result = store.add_vote(Vote("mobile", 1, "user-1", T0))
+    assert result is not None
+    assert result[1]
+    assert result[0].bridge_votes == 2
+    assert conflicts == [0]
+
+
+def interleave(
+    monkeypatch: pytest.MonkeyPatch, store: DynamoDBStore, method: str, race: Any
+) -> None:
+    """Run ``race()`` once, right after the store's next ``method`` read."""
+    read = getattr(store._table, method)
+    pending = [race]
+
+    def read_then_race(*args: Any, **kwargs: Any) -> Any:
+        found = read(*args, **kwargs)
+        if pending:
+            pending.pop()()
+        return found
+
+    monkeypatch.setattr(store._table, method, read_then_race)
+
+
+def test_a_vote_racing_another_is_retried(
+    store: DynamoDBStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store.upsert_request(request(1))
+    interleave(monkeypatch, store, "get", lambda: store.add_vote(Vote("mobile", 1, "racer", T0)))
+    result = store.add_vote(Vote("mobile", 1, "user-1", T0))
+    assert result is not None
+    assert result[0].bridge_votes == 3
+    loaded = store.get_request("mobile", 1)
+    assert loaded is not None
+    assert (loaded.bridge_votes, loaded.weighted_votes, loaded.total_votes) == (3, 3, 3)
+
+
+def test_a_vote_racing_a_sync_is_kept(
+    store: DynamoDBStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store.upsert_request(request(1))
+    interleave(
+        monkeypatch, store, "batch_get", lambda: store.add_vote(Vote("mobile", 1, "racer", T0))
+    )
+    from_github = replace(request(1, votes=5, title="Renamed"), bridge_votes=0)
+    store.record_github_changes(GitHubChanges(synced=[from_github]), delivery_id=None, now=T0)
+    loaded = store.get_request("mobile", 1)
+    assert loaded is not None
+    assert (loaded.title, loaded.bridge_votes, loaded.total_votes) == ("Renamed", 2, 7)
+    item = store._table.get({"pk": {"S": "APP#mobile"}, "sk": {"S": "REQ#0000000001"}})
+    assert item is not None
+    assert item["top_key"]["S"] == ordered_int(7) + "#0000000001"  # counts the racer's vote
+    assert store.due_tallies(now=T0, limit=5) != []
+
+
+def test_tally_index_holds_only_requests_behind(
+    store: DynamoDBStore,
+    dynamodb_client: DynamoDBClient,  # noqa: F811
+) -> None:
+    store.upsert_request(request(1))
+    store.upsert_request(request(2))
+    assert tally_index(dynamodb_client, store.table_name) == []
+    store.add_vote(Vote("mobile", 1, "a", T0))
+    assert tally_index(dynamodb_client, store.table_name) == ["REQ#0000000001"]
+    [due] = store.due_tallies(now=T0, limit=10)
+    store.add_vote(Vote("mobile", 1, "b", T0))  # while the tally is written
+    store.record_tally("mobile", 1, version=due.version, now=T0)
+    assert tally_index(dynamodb_client, store.table_name) == ["REQ#0000000001"]
+    [later] = store.due_tallies(now=T0 + TALLY_INTERVAL, limit=10)
+    assert later.version == due.version + 1
+    # GitHub's changes keep the pending tally, as upserts do.
+    store.record_github_changes(
+        GitHubChanges(synced=[request(1, votes=4, title="Renamed")]), delivery_id=None, now=T0
+    )
+    assert store.due_tallies(now=T0 + TALLY_INTERVAL, limit=10) == [later]
+    store.record_tally("mobile", 1, version=later.version, now=T0 + TALLY_INTERVAL)
+    assert tally_index(dynamodb_client, store.table_name) == []
+    store.record_tally("mobile", 99, version=1, now=T0)  # gone: nothing to record
+
+
+def test_due_tallies_pages_through_the_index(store: DynamoDBStore) -> None:
+    for number in range(1, 6):
+        store.upsert_request(request(number))
+        store.add_vote(Vote("mobile", number, "a", T0))
+    first = store.due_tallies(now=T0, limit=3)
+    assert [d.number for d in first] == [1, 2, 3]
+    for due in first:
+        store.record_tally("mobile", due.number, version=due.version, now=T0)
+    assert [d.number for d in store.due_tallies(now=T0, limit=3)] == [4, 5]
+
+
+def test_move_beyond_one_transaction(
+    store: DynamoDBStore,
+    dynamodb_client: DynamoDBClient,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(dynamodb_votes, "MOVE_CHUNK", 4)
+    meter = CapacityMeter()
+    store = DynamoDBStore(store.table_name, client=dynamodb_client, capacity=meter)
+    store.upsert_request(replace(request(1), bridge_votes=0, weighted_votes=0))
+    store.upsert_request(replace(request(2), bridge_votes=0, weighted_votes=0))
+    for n in range(10):
+        store.add_vote(Vote("mobile", 1, f"v{n}", T0, weight=n + 1))
+    for n in (0, 5, 11):
+        store.add_vote(Vote("mobile", 2, f"v{n}", T0))
+    meter.reset()
+    assert store.move_votes("mobile", 1, 2, now=T0) == 8
+    assert meter.calls["TransactWriteItems"] == 3  # 4 + 4 + 2 votes
+    source, target = store.get_request("mobile", 1), store.get_request("mobile", 2)
+    assert source is not None
+    assert target is not None
+    assert (source.bridge_votes, source.weighted_votes) == (0, 0)
+    moved_weight = sum(n + 1 for n in range(10) if n not in (0, 5))
+    assert (target.bridge_votes, target.weighted_votes) == (11, 3 + moved_weight)
+    voters = [f"v{n}" for n in range(12)]
+    assert all(store.voted("mobile", voter, [1]) == frozenset() for voter in voters)
+    assert store.move_votes("mobile", 1, 1, now=T0) == 0
+    scanned = dynamodb_client.scan(TableName=store.table_name)["Items"]
+    on_target = [item for item in scanned if item["sk"]["S"].startswith("VOTE#0000000002#")]
+    assert len(on_target) == 11
+    # A moved vote keeps its weight: taking it back moves the counters by it.
+    removed = store.remove_vote("mobile", 2, "v9", now=T0)
+    assert removed is not None
+    assert removed[0].weighted_votes == target.weighted_votes - 10
+
+
+def test_repeated_delivery_keeps_one_submitter_vote(store: DynamoDBStore) -> None:
+    store.create_submission(
+        replace(submission("s1"), voter="user-9", voter_weight=4), idempotency=None, now=T0
+    )
+    delivered = replace(request(1), bridge_votes=1, weighted_votes=4)
+    store.mark_delivered("s1", delivered)
+    store.add_vote(Vote("mobile", 1, "user-1", T0))
+    store.record_tally("mobile", 1, version=0, now=T0)
+    store.mark_delivered("s1", delivered)  # a retry after an unknown outcome
+    assert store.voted("mobile", "user-9", [1]) == {1}
+    loaded = store.get_submission("s1")
+    assert loaded is not None
+    assert loaded.voter_weight == 4
+    assert store.due_tallies(now=T0 + TALLY_INTERVAL, limit=5) != []  # kept by the delivery
+
+
+def test_voted_is_one_batch_read(
+    dynamodb_client: DynamoDBClient,  # noqa: F811
+    dynamodb_table: str,  # noqa: F811
+) -> None:
+    meter = CapacityMeter()
+    store = DynamoDBStore(dynamodb_table, client=dynamodb_client, capacity=meter)
+    store.upsert_request(request(3))
+    store.add_vote(Vote("mobile", 3, "user-1", T0))
+    meter.reset()
+    assert store.voted("mobile", "user-1", list(range(1, 21))) == {3}
+    assert meter.calls == {"BatchGetItem": 1}
+
+
+def test_export_with_filters_reads_a_bounded_number_of_items_per_page(
+    store: DynamoDBStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(dynamodb, "MAX_EVALUATED", 5)
+    for number in range(1, 13):
+        status = Status.PLANNED if number in {2, 11} else Status.OPEN
+        store.upsert_request(request(number, status=status))
+        store.add_vote(Vote("mobile", number, "a", T0))  # votes share the partition
+    store.upsert_request(request(1, app="web", status=Status.PLANNED))
+    found: list[tuple[str, int]] = []
+    pages = 0
+    cursor = None
+    while True:
+        page = store.export_requests(
+            apps=["web", "mobile"],
+            status=Status.PLANNED,
+            updated_since=None,
+            limit=10,
+            cursor=cursor,
+        )
+        found.extend((r.app, r.number) for r in page.items)
+        pages += 1
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert found == [("mobile", 2), ("mobile", 11), ("web", 1)]
+    assert pages >= 3

@@ -12,7 +12,7 @@ from flask import Blueprint, Response, jsonify, request
 from bridge.api.access import runtime
 from bridge.api.body import read_raw
 from bridge.api.errors import ApiError
-from bridge.github_events import router
+from bridge.github_events import follow_ups, router
 from github_app.mapping import PayloadError
 from github_app.webhooks import WebhookEvent, verify_signature
 
@@ -72,6 +72,9 @@ def receive() -> tuple[Response, int]:
             "validation_failed", f"{name}.{event.action}: payload not understood: {error}"
         ) from error
     applied = rt.store.record_github_changes(changes, delivery_id=delivery_id, now=rt.clock())
+    if applied:
+        for job in follow_ups(rt, event):
+            rt.queue.enqueue(job)
     return jsonify({"ok": True, "applied": applied}), 200
 
 

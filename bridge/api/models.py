@@ -135,6 +135,24 @@ class RequestList(BaseModel):
     next_cursor: str | None
 
 
+class VoteIn(BaseModel):
+    """Who votes: a voter token from the host app, or an anonymous browser id."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    voter_token: Annotated[str, StringConstraints(min_length=1, max_length=4096)] | None = None
+    anonymous_id: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
+
+
+class VoteOut(BaseModel):
+    """The request's counts after the vote, and whether this voter's vote stands."""
+
+    github_thumbs_up: int
+    bridge_votes: int
+    total_votes: int
+    voted: bool
+
+
 class ErrorBody(BaseModel):
     """What went wrong."""
 

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from bridge.api.export import EXPORT_DESCRIPTION, ExportDocument, ExportParams, ExportRow
 from bridge.api.models import (
     ErrorOut,
     Health,
@@ -16,6 +17,8 @@ from bridge.api.models import (
     RequestOut,
     SubmissionIn,
     SubmissionOut,
+    VoteIn,
+    VoteOut,
 )
 
 REF_TEMPLATE = "#/components/schemas/{model}"
@@ -33,6 +36,11 @@ class Operation:
     body: type[BaseModel] | None = None
     headers: dict[str, str] = field(default_factory=dict)
     tags: tuple[str, ...] = ("requests",)
+    # Export: longer text, operator auth, other media types and headers of 2xx answers.
+    description: str = ""
+    operator: bool = False
+    content: dict[str, type[BaseModel] | None] = field(default_factory=dict)
+    response_headers: dict[str, str] = field(default_factory=dict)
 
 
 APP_PARAM = {"name": "app", "in": "path", "required": True, "schema": {"type": "string"}}
@@ -56,7 +64,33 @@ OPERATIONS: tuple[Operation, ...] = (
         headers={"Idempotency-Key": "repeat-safe submissions: kept 24 h per app"},
     ),
     Operation(
+        "post",
+        "/v1/apps/{app}/requests/{number}/votes",
+        "Vote for a request (a repeat changes nothing)",
+        {200: VoteOut},
+        body=VoteIn,
+    ),
+    Operation(
+        "delete",
+        "/v1/apps/{app}/requests/{number}/votes",
+        "Take a vote back",
+        {200: VoteOut},
+        body=VoteIn,
+    ),
+    Operation(
         "get", "/healthz", "Each dependency's state", {200: Health, 503: Health}, tags=("ops",)
+    ),
+    Operation(
+        "get",
+        "/v1/export",
+        "Export aggregated vote data as JSON, JSONL or CSV (operator)",
+        {200: ExportDocument},
+        query=ExportParams,
+        tags=("export",),
+        description=EXPORT_DESCRIPTION,
+        operator=True,
+        content={"application/jsonl": ExportRow, "text/csv": None},
+        response_headers={"Link": '<next page URL>; rel="next" while more rows remain'},
     ),
 )
 
@@ -68,6 +102,7 @@ def build_openapi(*, server_url: str, version: str) -> dict[str, Any]:
         models.update(op.responses.values())
         if op.body:
             models.add(op.body)
+        models.update(model for model in op.content.values() if model is not None)
         if op.query:
             # Query models are not referenced as a whole, but their enums are.
             models.add(op.query)
@@ -126,6 +161,20 @@ def _operation(op: Operation, refs: dict[Any, Any]) -> dict[str, Any]:
             }
         },
     }
+    if op.description:
+        document["description"] = op.description
+    if op.operator:
+        document["security"] = [{"operator": []}]
+    for status, answer in document["responses"].items():
+        if status.startswith("2"):
+            for media, model in op.content.items():
+                schema = refs[(model, "validation")] if model else {"type": "string"}
+                answer["content"][media] = {"schema": schema}
+            if op.response_headers:
+                answer["headers"] = {
+                    name: {"description": text, "schema": {"type": "string"}}
+                    for name, text in op.response_headers.items()
+                }
     if op.body is not None:
         body_schema = refs[(op.body, "validation")]
         document["requestBody"] = {

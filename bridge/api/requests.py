@@ -20,6 +20,7 @@ from bridge.api.cors import install_cors
 from bridge.api.cursor import decode_cursor, encode_cursor
 from bridge.api.errors import ApiError, fields_of
 from bridge.api.models import ListParams, RequestList, RequestOut, SubmissionIn, SubmissionOut
+from bridge.api.voting import header_voter, token_voter
 from bridge.domain import Delivery, Source, Status, Submission, SubmissionContent
 from bridge.jobs import deliver_job
 from bridge.ports import IdempotencyConflictError, InvalidCursorError, ListQuery
@@ -56,7 +57,7 @@ def list_requests(app_id: str) -> Response:
             "bad_request", "cursor is not valid for this listing", fields={"cursor": str(error)}
         ) from error
     body = RequestList(
-        items=[RequestOut.of(item) for item in page.items],
+        items=_with_voted(app, [RequestOut.of(item) for item in page.items]),
         next_cursor=encode_cursor(page.next_cursor, binding) if page.next_cursor else None,
     )
     return jsonify(
@@ -71,7 +72,8 @@ def show_request(app_id: str, number: int) -> Response:
     found = runtime().store.get_request(app.id, number)
     if found is None:
         raise ApiError("not_found", f"no request #{number} in app {app.id!r}")
-    return jsonify(RequestOut.of(found).to_json())
+    [shown] = _with_voted(app, [RequestOut.of(found)])
+    return jsonify(shown.to_json())
 
 
 @blueprint.post("/v1/apps/<app_id>/requests")
@@ -88,12 +90,13 @@ def submit_request(app_id: str) -> tuple[Response, int] | Response:
         ) from error
     rt = runtime()
     enforce_rate_limit("submission", app, rt.settings.server.rate_limits.submissions_per_hour)
+    voter = token_voter(submitted.voter_token, app) if submitted.voter_token else None
     content = SubmissionContent(
         title=submitted.title,
         description=submitted.description,
         metadata=submitted.metadata,
-        email=submitted.email,
-        name=submitted.name,
+        email=submitted.email or (voter.email if voter else None),
+        name=submitted.name or (voter.name if voter else None),
     )
     try:
         submission, created = accept(
@@ -101,6 +104,7 @@ def submit_request(app_id: str) -> tuple[Response, int] | Response:
             app,
             content,
             source=_source(app),
+            voter=voter,
             idempotency_key=key,
             body_fingerprint=fingerprint(submitted.model_dump(mode="json")),
         )
@@ -120,6 +124,15 @@ def submit_request(app_id: str) -> tuple[Response, int] | Response:
     if submission.delivery is not Delivery.DELIVERED and created:
         rt.queue.enqueue(deliver_job(submission.id))
     return _submission_answer(app, submission)
+
+
+def _with_voted(app: AppConfig, items: list[RequestOut]) -> list[RequestOut]:
+    """Mark which items the voter of X-Featurebridge-Voter voted for, when it is sent."""
+    voter = header_voter(app)
+    if voter is None:
+        return items
+    voted = runtime().store.voted(app.id, voter.key, [item.number for item in items])
+    return [item.model_copy(update={"voted": item.number in voted}) for item in items]
 
 
 def _submission_answer(app: AppConfig, submission: Submission) -> tuple[Response, int]:

@@ -2,8 +2,9 @@
 
 Table layout, keys and indexes: :mod:`bridge.stores.dynamodb_table`; the
 outbox (exactly-once creates, leases, delivery): :mod:`dynamodb_outbox`;
-changes from GitHub: :mod:`dynamodb_github`; the client, its errors and the
-capacity meter: :mod:`dynamodb_client`. Expired records (``expires_at`` at or
+changes from GitHub: :mod:`dynamodb_github`; votes and tallies:
+:mod:`dynamodb_votes`; the client, its errors and the capacity meter:
+:mod:`dynamodb_client`. Expired records (``expires_at`` at or
 before ``now``) are treated as absent by every read and condition, whatever
 DynamoDB's TTL sweep (which can take days) has done.
 
@@ -20,16 +21,19 @@ and when that budget runs out it comes back short with a cursor to go on.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from bridge.domain import Request
+from bridge.domain import Request, Status
 from bridge.ports import InvalidCursorError, ListQuery, Page
 from bridge.stores import dynamodb_items as i
 from bridge.stores import dynamodb_table as t
 from bridge.stores.dynamodb_client import CapacityMeter, Table, names
 from bridge.stores.dynamodb_github import GitHubMixin
 from bridge.stores.dynamodb_outbox import OutboxMixin
+from bridge.stores.dynamodb_votes import VotesMixin
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -43,11 +47,12 @@ __all__ = ["CapacityMeter", "DynamoDBStore"]
 MAX_EVALUATED = 1000
 
 
-class DynamoDBStore(OutboxMixin, GitHubMixin):
+class DynamoDBStore(OutboxMixin, GitHubMixin, VotesMixin):
     """IndexStore over one DynamoDB table (see :func:`dynamodb_table.create_table`).
 
     The outbox methods live in :mod:`dynamodb_outbox`, GitHub's changes in
-    :mod:`dynamodb_github`; this class holds the table and the listings.
+    :mod:`dynamodb_github`, votes and tallies in :mod:`dynamodb_votes`; this
+    class holds the table, the listings and the export.
     """
 
     def __init__(
@@ -70,8 +75,15 @@ class DynamoDBStore(OutboxMixin, GitHubMixin):
     # ------------------------------------------------------------------ requests
 
     def upsert_request(self, request: Request) -> None:
-        """Insert or replace one request (and with it its index entries)."""
-        self._table.put(i.request_item(request))
+        """Insert or replace one request (and with it its index entries).
+
+        One UpdateItem that sets every attribute of the request, so the tally
+        bookkeeping of its votes survives (a PutItem would drop a pending tally).
+        """
+        update, values = i.request_update(request)
+        self._table.update(
+            i.key(t.app_pk(request.app), t.request_sk(request.number)), update, values
+        )
 
     def get_request(self, app: str, number: int) -> Request | None:
         """One request of an app (a strongly consistent read)."""
@@ -124,6 +136,88 @@ class DynamoDBStore(OutboxMixin, GitHubMixin):
             position = i.required_text(start, sort_attribute)  # budget spent: resume after it
         return Page(items=[i.request_of(item) for item in page], next_cursor=position)
 
+    # ------------------------------------------------------------------ export
+
+    def export_requests(
+        self,
+        *,
+        apps: Sequence[str],
+        status: Status | None,
+        updated_since: datetime | None,
+        limit: int,
+        cursor: str | None,
+    ) -> Page:
+        """Requests of ``apps`` in (app, number) order; the cursor is the last (app, number).
+
+        One consistent Query per app partition on the table itself, over the
+        ``REQ#`` sort keys only (the app's votes sort after them), filters
+        applied by DynamoDB (billed on the items read before them). With
+        filters a page reads at most ``MAX_EVALUATED`` items and may come back
+        short, with a cursor after the last item it read.
+        """
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
+        after = _export_position(cursor) if cursor is not None else None
+        filters: list[str] = []
+        values: Item = {}
+        if status is not None:
+            filters.append("#status = :status")
+            values[":status"] = i.s(status.value)
+        if updated_since is not None:
+            filters.append("#updated_at >= :since")
+            values[":since"] = i.s(t.sortable_bound(updated_since))
+        condition = "#pk = :pk AND #sk BETWEEN :first AND :last"
+        found: list[Item] = []
+        evaluated = 0
+        previous: str | None = None
+        for app in sorted(set(apps)):
+            if after is not None and app < after[0]:
+                continue
+            first = after[1] + 1 if after is not None and app == after[0] else 0
+            if first > _MAX_NUMBER:
+                continue
+            if previous is not None and evaluated >= MAX_EVALUATED:  # resume with this app
+                page = [i.request_of(item) for item in found]
+                return Page(items=page, next_cursor=_export_cursor(previous, _MAX_NUMBER))
+            previous = app
+            params: QueryInputTypeDef = {
+                "TableName": self.table_name,
+                "KeyConditionExpression": condition,
+                "ExpressionAttributeValues": {
+                    **values,
+                    ":pk": i.s(t.app_pk(app)),
+                    ":first": i.s(t.request_sk(max(first, 0))),
+                    ":last": i.s(t.request_sk(_MAX_NUMBER)),
+                },
+                "ConsistentRead": True,
+            }
+            if filters:
+                params["FilterExpression"] = " AND ".join(filters)
+            params["ExpressionAttributeNames"] = names(
+                condition, params.get("FilterExpression", "")
+            )
+            while True:
+                wanted = limit + 1 - len(found)
+                if filters:  # read ahead: most items may not match
+                    wanted = min(max(4 * wanted, 100), MAX_EVALUATED - evaluated)
+                params["Limit"] = wanted
+                items, start, scanned = self._table.query(params)
+                found.extend(items)
+                evaluated += scanned
+                if len(found) > limit:
+                    last = found[limit - 1]
+                    position = (i.required_text(last, "app"), i.required_number(last, "number"))
+                    page = [i.request_of(item) for item in found[:limit]]
+                    return Page(items=page, next_cursor=_export_cursor(*position))
+                if start is None:
+                    break
+                if evaluated >= MAX_EVALUATED:  # budget spent: resume after the last item read
+                    number = int(i.required_text(start, "sk").removeprefix("REQ#"))
+                    page = [i.request_of(item) for item in found]
+                    return Page(items=page, next_cursor=_export_cursor(app, number))
+                params["ExclusiveStartKey"] = start
+        return Page(items=[i.request_of(item) for item in found], next_cursor=None)
+
     # ------------------------------------------------------------------ counters
 
     def hit_rate_limit(self, key: str, *, window_seconds: int, now: datetime) -> int:
@@ -140,3 +234,25 @@ class DynamoDBStore(OutboxMixin, GitHubMixin):
             returns="UPDATED_NEW",
         )
         return int(attributes["hits"]["N"])
+
+
+_MAX_NUMBER = 10**10 - 1  # request sort keys spell the number in ten digits
+
+
+def _export_cursor(app: str, number: int) -> str:
+    return json.dumps(["export", app, number])
+
+
+def _export_position(cursor: str) -> tuple[str, int]:
+    try:
+        tag, app, number = json.loads(cursor)
+    except (ValueError, TypeError) as error:
+        raise InvalidCursorError("cursor is not a position of this export") from error
+    if (
+        tag != "export"
+        or not isinstance(app, str)
+        or not isinstance(number, int)
+        or isinstance(number, bool)
+    ):
+        raise InvalidCursorError("cursor is not a position of this export")
+    return app, number

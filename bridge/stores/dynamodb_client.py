@@ -194,11 +194,19 @@ class Table:
         self._observe("UpdateItem", response)
         return response.get("Attributes", {})
 
-    def transact(self, items: Sequence[TransactWriteItemTypeDef]) -> None:
-        """TransactWriteItems."""
+    def transact(
+        self, items: Sequence[TransactWriteItemTypeDef], *, token: str | None = None
+    ) -> None:
+        """TransactWriteItems.
+
+        With a ``token`` (``ClientRequestToken``), botocore's own resend of
+        the call after a lost answer is idempotent: DynamoDB answers it as
+        the first one instead of failing its conditions a second time.
+        """
+        extra: dict[str, Any] = {"ClientRequestToken": token} if token is not None else {}
         with self.errors("TransactWriteItems"):
             response = self.client.transact_write_items(
-                TransactItems=items, ReturnConsumedCapacity=self._report
+                TransactItems=items, ReturnConsumedCapacity=self._report, **extra
             )
         self._observe("TransactWriteItems", response)
 

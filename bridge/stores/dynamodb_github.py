@@ -2,10 +2,12 @@
 
 One call becomes one ``TransactWriteItems`` (DynamoDB takes up to 100 items in
 one): the synced requests, the removed ones, the installation's repositories,
-and, last, the delivery id with its expiry. A synced request keeps the
-bridge's own fields (votes, source, submission): they are read first and the
-write is conditional on them being unchanged, so a vote landing in between
-makes the transaction retry instead of being overwritten.
+and, last, the delivery id with its expiry. A new request is put (only if it
+is still new); a known one gets an update of GitHub's fields alone, which
+leaves the bridge's own (votes, source, submission) and the vote tally
+bookkeeping as they are. Its vote total (and ``top_key``) counts the bridge's
+votes as read first, so the update is conditional on them being unchanged: a
+vote landing in between makes the transaction retry.
 
 Bigger changes (a sync page near 100 issues plus repositories) are split into
 several transactions with the delivery id in the last one: if one fails, the
@@ -19,7 +21,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from bridge.domain import Request, Source
+from bridge.domain import Request
 from bridge.ports import DELIVERY_TTL, GitHubChanges, InstallationChange, StoreError
 from bridge.stores import dynamodb_items as i
 from bridge.stores import dynamodb_table as t
@@ -85,7 +87,7 @@ class GitHubMixin:
         existing = self._table.batch_get(_unique(keys)) if keys else {}
         for request in changes.synced:
             pk, sk = t.app_pk(request.app), t.request_sk(request.number)
-            writes[pk, sk] = self._sync_put(request, existing.get((pk, sk)))
+            writes[pk, sk] = self._sync_write(request, existing.get((pk, sk)))
         for app, number in changes.removed:
             pk, sk = t.app_pk(app), t.request_sk(number)
             writes[pk, sk] = {"Delete": {"TableName": self._table.name, "Key": i.key(pk, sk)}}
@@ -93,34 +95,38 @@ class GitHubMixin:
             writes.update(self._installation_writes(changes.installation))
         return list(writes.values())
 
-    def _sync_put(self, request: Request, existing: Item | None) -> TransactWriteItemTypeDef:
+    def _sync_write(self, request: Request, existing: Item | None) -> TransactWriteItemTypeDef:
         if existing is None:
-            condition = "attribute_not_exists(#pk)"
-            values: Item = {}
-        else:
-            request = replace(
-                request,
-                bridge_votes=i.number(existing, "bridge_votes") or 0,
-                weighted_votes=i.number(existing, "weighted_votes") or 0,
-                source=Source(i.required_text(existing, "source")),
-                submission_id=i.text(existing, "submission_id"),
-            )
-            condition = "#bridge_votes = :bridge_votes AND #weighted_votes = :weighted_votes"
-            values = {
-                ":bridge_votes": i.n(request.bridge_votes),
-                ":weighted_votes": i.n(request.weighted_votes),
+            new_only = "attribute_not_exists(#pk)"
+            return {
+                "Put": {
+                    "TableName": self._table.name,
+                    "Item": i.request_item(request),
+                    "ConditionExpression": new_only,
+                    "ExpressionAttributeNames": names(new_only),
+                }
             }
-        put: TransactWriteItemTypeDef = {
-            "Put": {
+        # GitHub's fields only: the bridge's own, the tally bookkeeping and
+        # the votes stay. total_votes and top_key count the bridge's votes as
+        # read, so the update holds only while they are unchanged.
+        merged = replace(
+            request,
+            bridge_votes=i.number(existing, "bridge_votes") or 0,
+            weighted_votes=i.number(existing, "weighted_votes") or 0,
+        )
+        update, values = i.request_update(merged, keep=i.BRIDGE_OWNED)
+        condition = "attribute_exists(#pk) AND #bridge_votes = :bridge_votes"
+        values[":bridge_votes"] = i.n(merged.bridge_votes)
+        return {
+            "Update": {
                 "TableName": self._table.name,
-                "Item": i.request_item(request),
+                "Key": i.key(t.app_pk(request.app), t.request_sk(request.number)),
+                "UpdateExpression": update,
                 "ConditionExpression": condition,
-                "ExpressionAttributeNames": names(condition),
+                "ExpressionAttributeNames": names(update, condition),
+                "ExpressionAttributeValues": values,
             }
         }
-        if values:
-            put["Put"]["ExpressionAttributeValues"] = values
-        return put
 
     def _installation_writes(
         self, change: InstallationChange

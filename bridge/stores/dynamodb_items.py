@@ -12,8 +12,7 @@ import math
 from datetime import datetime
 from typing import TYPE_CHECKING, TypeAlias
 
-from bridge.domain import Delivery, Request, Source, Status, Submission
-from bridge.ranking import trending_score
+from bridge.domain import Delivery, Request, Source, Status, Submission, Vote
 from bridge.stores import dynamodb_table as t
 from bridge.stores.codec import content_from_json, content_to_json
 from bridge.timeutil import parse_iso, to_sortable
@@ -78,6 +77,14 @@ def boolean(item: Item, name: str) -> bool:
     return bool(value is not None and value.get("BOOL"))
 
 
+def required_number(item: Item, name: str) -> int:
+    """An integer attribute every item of its kind has."""
+    value = number(item, name)
+    if value is None:
+        raise KeyError(name)
+    return value
+
+
 def required_text(item: Item, name: str) -> str:
     """A string attribute every item of its kind has."""
     value = text(item, name)
@@ -96,9 +103,9 @@ def request_item(request: Request) -> Item:
         "status_pk": s(t.status_pk(request.app, request.status)),
         "top_key": s(t.top_key(request.total_votes, request.number)),
         "new_key": s(t.new_key(request.created_at, request.number)),
-        "trend_key": s(
-            t.trend_key(trending_score(request.total_votes, request.created_at), request.number)
-        ),
+        "trend_key": s(t.trend_key(request.trend, request.number)),
+        # repr() round-trips a float exactly; a DynamoDB number would not.
+        "trend": s(repr(request.trend)),
         "app": s(request.app),
         "number": n(request.number),
         "title": s(request.title),
@@ -123,6 +130,35 @@ def request_item(request: Request) -> Item:
     return item
 
 
+# Attributes a request item may lack (None in the Request).
+_OPTIONAL = ("closed_at", "submission_id", "duplicate_of")
+# What only the bridge knows about a request: GitHub's changes never write these.
+BRIDGE_OWNED = frozenset({"bridge_votes", "weighted_votes", "source", "submission_id"})
+
+
+def request_update(request: Request, *, keep: frozenset[str] = frozenset()) -> tuple[str, Item]:
+    """An ``UpdateExpression`` writing the request's attributes and its values.
+
+    Unlike a ``PutItem`` of :func:`request_item`, it leaves every attribute it
+    does not name alone: the tally bookkeeping and its ``tally`` index keys
+    (see :mod:`dynamodb_table`), and whatever ``keep`` lists. Creates the item
+    when it is missing.
+    """
+    item = request_item(request)
+    sets: list[str] = []
+    values: Item = {}
+    for name, value in item.items():
+        if name in {"pk", "sk"} or name in keep:
+            continue
+        sets.append(f"#{name} = :{name}")
+        values[f":{name}"] = value
+    gone = [f"#{name}" for name in _OPTIONAL if name not in item and name not in keep]
+    expression = "SET " + ", ".join(sets)
+    if gone:
+        expression += " REMOVE " + ", ".join(gone)
+    return expression, values
+
+
 def request_of(item: Item) -> Request:
     """The inverse of :func:`request_item`."""
     closed_at = text(item, "closed_at")
@@ -142,6 +178,7 @@ def request_of(item: Item) -> Request:
         bridge_votes=number(item, "bridge_votes") or 0,
         weighted_votes=number(item, "weighted_votes") or 0,
         duplicate_of=number(item, "duplicate_of"),
+        trend=float(text(item, "trend") or 0.0),
     )
 
 
@@ -167,6 +204,7 @@ def submission_item(submission: Submission) -> Item:
     }
     if submission.voter is not None:
         item["voter"] = s(submission.voter)
+        item["voter_weight"] = n(submission.voter_weight)
     return item
 
 
@@ -186,7 +224,41 @@ def submission_of(item: Item) -> Submission:
         number=number(item, "number"),
         url=text(item, "url"),
         voter=text(item, "voter"),
+        voter_weight=_or(number(item, "voter_weight"), 1),
         outcome_unknown=boolean(item, "in_flight"),
+    )
+
+
+def _or(value: int | None, default: int) -> int:
+    return default if value is None else value
+
+
+# --------------------------------------------------------------------------- votes
+
+
+def vote_key(app: str, number: int, voter: str) -> Item:
+    """The primary key of one voter's vote on one request."""
+    return key(t.app_pk(app), t.vote_sk(number, voter))
+
+
+def vote_item(vote: Vote) -> Item:
+    """A vote beside its request; ``created_at`` exact, to take its trend event back."""
+    return {
+        **vote_key(vote.app, vote.number, vote.voter),
+        "voter": s(vote.voter),
+        "weight": n(vote.weight),
+        "created_at": s(to_sortable(vote.created_at)),
+    }
+
+
+def vote_of(item: Item, app: str, request_number: int) -> Vote:
+    """The inverse of :func:`vote_item`."""
+    return Vote(
+        app=app,
+        number=request_number,
+        voter=required_text(item, "voter"),
+        created_at=parse_iso(required_text(item, "created_at")),
+        weight=_or(number(item, "weight"), 1),
     )
 
 

@@ -3,10 +3,10 @@
 A submission is created with ``attribute_not_exists``, together with its
 Idempotency-Key in one ``TransactWriteItems`` (so racing repeats make exactly
 one); a lease is claimed by one ``UpdateItem`` whose condition is "undelivered
-and not leased, or the lease ran out"; a delivery marks the submission and
-indexes its request in one transaction. Undelivered submissions carry the
-``due`` index's keys; delivery removes them, so the index stays as small as
-the backlog.
+and not leased, or the lease ran out"; a delivery marks the submission,
+indexes its request and casts the submitter's vote in one transaction.
+Undelivered submissions carry the ``due`` index's keys; delivery removes them,
+so the index stays as small as the backlog.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from bridge.domain import Request, Submission
+from bridge.domain import Request, Submission, Vote
 from bridge.ports import IdempotencyClaim, IdempotencyConflictError, OutboxStats, StoreError
 from bridge.stores import dynamodb_items as i
 from bridge.stores import dynamodb_table as t
@@ -30,7 +30,7 @@ from bridge.stores.dynamodb_client import (
 from bridge.timeutil import parse_iso, to_sortable
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb.type_defs import QueryInputTypeDef
+    from mypy_boto3_dynamodb.type_defs import QueryInputTypeDef, TransactWriteItemTypeDef
 
     from bridge.stores.dynamodb_items import Item
 
@@ -229,38 +229,80 @@ class OutboxMixin:
             return
 
     def mark_delivered(self, submission_id: str, request: Request) -> None:
-        """Record the issue and index the request in one transaction."""
+        """Record the issue, index the request and cast the submitter's vote, in one transaction.
+
+        The request is written with an update that keeps its tally
+        bookkeeping (a webhook may have indexed it first); the submitter's
+        vote (already counted in ``request.bridge_votes``) is put only if that
+        voter has none on it yet.
+        """
+        submission_key = i.key(t.submission_pk(submission_id), "SUB")
+        held = self._table.get(submission_key)
+        if held is None:
+            raise StoreError(f"no submission {submission_id} to mark delivered")
+        submission = i.submission_of(held)
         update = (
             "SET #delivered = :true, #in_flight = :false, #number = :number, #url = :url"
             " REMOVE #lease_until, #last_error, #due_pk, #due_key"
         )
         exists = "attribute_exists(#pk)"
+        request_update, request_values = i.request_update(request)
+        writes: list[TransactWriteItemTypeDef] = [
+            {
+                "Update": {
+                    "TableName": self._table.name,
+                    "Key": submission_key,
+                    "UpdateExpression": update,
+                    "ConditionExpression": exists,
+                    "ExpressionAttributeNames": names(update, exists),
+                    "ExpressionAttributeValues": {
+                        ":true": i.flag(True),
+                        ":false": i.flag(False),
+                        ":number": i.n(request.number),
+                        ":url": i.s(request.url),
+                    },
+                }
+            },
+            {
+                "Update": {
+                    "TableName": self._table.name,
+                    "Key": i.key(t.app_pk(request.app), t.request_sk(request.number)),
+                    "UpdateExpression": request_update,
+                    "ExpressionAttributeNames": names(request_update),
+                    "ExpressionAttributeValues": request_values,
+                }
+            },
+        ]
+        if submission.voter is not None:
+            vote = Vote(
+                request.app,
+                request.number,
+                submission.voter,
+                request.created_at,
+                weight=submission.voter_weight,
+            )
+            new_only = "attribute_not_exists(#pk)"
+            writes.append(
+                {
+                    "Put": {
+                        "TableName": self._table.name,
+                        "Item": i.vote_item(vote),
+                        "ConditionExpression": new_only,
+                        "ExpressionAttributeNames": names(new_only),
+                    }
+                }
+            )
         for attempt in range(TRANSACTION_ATTEMPTS):
             try:
-                self._table.transact(
-                    [
-                        {
-                            "Update": {
-                                "TableName": self._table.name,
-                                "Key": i.key(t.submission_pk(submission_id), "SUB"),
-                                "UpdateExpression": update,
-                                "ConditionExpression": exists,
-                                "ExpressionAttributeNames": names(update, exists),
-                                "ExpressionAttributeValues": {
-                                    ":true": i.flag(True),
-                                    ":false": i.flag(False),
-                                    ":number": i.n(request.number),
-                                    ":url": i.s(request.url),
-                                },
-                            }
-                        },
-                        {"Put": {"TableName": self._table.name, "Item": i.request_item(request)}},
-                    ]
-                )
+                self._table.transact(writes)
             except TransactionCancelledError as cancelled:
-                if cancelled.code(0) == "ConditionalCheckFailed":
+                codes = [cancelled.code(n) for n in range(len(writes))]
+                if codes[0] == "ConditionalCheckFailed":
                     raise StoreError(f"no submission {submission_id} to mark delivered") from None
-                if "TransactionConflict" not in {cancelled.code(0), cancelled.code(1)}:
+                if codes[2:] == ["ConditionalCheckFailed"]:
+                    writes = writes[:2]  # the voter's vote is there already: keep it
+                    continue
+                if "TransactionConflict" not in codes:
                     raise StoreError(
                         f"DynamoDB transaction cancelled: {cancelled.reasons}"
                     ) from None

@@ -6,6 +6,7 @@ One table holds everything (single-table design); ``pk``/``sk`` are strings.
 item                   pk                              sk
 =====================  ==============================  ==============================
 request                ``APP#<app>``                   ``REQ#<number:010>``
+vote                   ``APP#<app>``                   ``VOTE#<number:010>#<voter>``
 submission (outbox)    ``SUB#<id>``                    ``SUB``
 idempotency key        ``IDEM#<app>#<key>``            ``IDEM``
 rate-limit window      ``RATE#<key>``                  ``W#<window start, epoch s>``
@@ -23,6 +24,16 @@ Global secondary indexes (all sparse: only items carrying the key attributes):
   submission is undelivered), sort ``due_key`` (``<next_attempt_at>#<id>``);
   projects only ``lease_until`` and ``created_at``, so the outbox's large
   content is never copied into it.
+* ``tally``: partition ``tally_due_pk`` (the constant ``TALLY``, present only
+  while a request's ``tally_version`` is ahead of ``tally_written_version``),
+  sort ``tally_due_key`` (``<tally_written_at>#<app>#<number>``); keys only.
+
+A request's vote tally bookkeeping (``tally_version``, ``tally_written_version``,
+``tally_written_at``) and the ``tally`` index keys belong to the vote and tally
+writes alone: request upserts and GitHub's changes update the other attributes
+and leave these as they are. Votes live beside their request in the app's
+partition; their sort keys start with ``VOTE#`` and never carry listing keys,
+so they are in no index.
 
 Each listing sort key ends in the zero-padded issue number, so every key is
 unique within its partition and a descending query gives ``<order> DESC,
@@ -34,14 +45,13 @@ from __future__ import annotations
 
 import re
 import struct
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Final
 
 from bridge.domain import SortOrder, Status
 from bridge.timeutil import to_sortable
 
 if TYPE_CHECKING:
-    from datetime import datetime
-
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import (
         CreateTableInputTypeDef,
@@ -51,6 +61,10 @@ if TYPE_CHECKING:
 TTL_ATTRIBUTE: Final = "expires_at"
 DUE_PARTITION: Final = "OUTBOX"
 DUE_INDEX: Final = "due"
+TALLY_PARTITION: Final = "TALLY"
+TALLY_INDEX: Final = "tally"
+# ``tally_written_at`` of a request whose tally was never written (SQLite's 0).
+NEVER_WRITTEN: Final = "1970-01-01T00:00:00.000000Z"
 INSTALL_PARTITION: Final = "INSTALL"  # every repository the App is installed on
 
 # sort -> (index without a status filter, index with one, sort-key attribute)
@@ -88,6 +102,16 @@ def status_pk(app: str, status: Status) -> str:
     return f"APP#{app}#STATUS#{status.value}"
 
 
+def vote_prefix(number: int) -> str:
+    """Sort-key prefix of every vote on one request."""
+    return f"VOTE#{number:010d}#"
+
+
+def vote_sk(number: int, voter: str) -> str:
+    """Sort key of one voter's vote on one request (the fixed-width number ends at ``#``)."""
+    return f"{vote_prefix(number)}{voter}"
+
+
 def submission_pk(submission_id: str) -> str:
     """Partition of one outbox submission."""
     return f"SUB#{submission_id}"
@@ -116,6 +140,16 @@ def due_key(next_attempt_at: datetime, submission_id: str) -> str:
 def due_bound(now: datetime) -> str:
     """Every ``due_key`` at or before ``now`` sorts below this (``$`` follows ``#``)."""
     return f"{to_sortable(now)}$"
+
+
+def tally_due_key(written_at: str, app: str, number: int) -> str:
+    """Order of the ``tally`` index: last written first, then the request."""
+    return f"{written_at}#{app}#{number:010d}"
+
+
+def sortable_bound(moment: datetime) -> str:
+    """``to_sortable`` text of any instant, the year zero-padded even before 1000."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")[:26] + "Z"
 
 
 def top_key(total_votes: int, number: int) -> str:
@@ -160,7 +194,7 @@ def _index(name: str, partition: str, sort: str) -> GlobalSecondaryIndexTypeDef:
 
 
 def table_definition(table_name: str) -> CreateTableInputTypeDef:
-    """``CreateTable`` arguments: keys, the seven sparse GSIs, on-demand billing."""
+    """``CreateTable`` arguments: keys, the eight sparse GSIs, on-demand billing."""
     indexes: list[GlobalSecondaryIndexTypeDef] = []
     for plain, by_status, sort in LISTING_INDEXES.values():
         indexes.append(_index(plain, "pk", sort))
@@ -171,7 +205,10 @@ def table_definition(table_name: str) -> CreateTableInputTypeDef:
         "NonKeyAttributes": ["lease_until", "created_at"],
     }
     indexes.append(due)
-    key_attributes = ["pk", "sk", "status_pk", "due_pk", "due_key"]
+    tally = _index(TALLY_INDEX, "tally_due_pk", "tally_due_key")
+    tally["Projection"] = {"ProjectionType": "KEYS_ONLY"}
+    indexes.append(tally)
+    key_attributes = ["pk", "sk", "status_pk", "due_pk", "due_key", "tally_due_pk", "tally_due_key"]
     key_attributes += [sort for _, _, sort in LISTING_INDEXES.values()]
     return {
         "TableName": table_name,

@@ -18,9 +18,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bridge.domain import Delivery, Request, SortOrder, Source, Status, Submission
+from bridge.domain import Delivery, Request, SortOrder, Source, Status, Submission, Vote
 from bridge.ports import (
     DELIVERY_TTL,
+    TALLY_INTERVAL,
     GitHubChanges,
     IdempotencyClaim,
     IdempotencyConflictError,
@@ -30,8 +31,9 @@ from bridge.ports import (
     OutboxStats,
     Page,
     StoreError,
+    TallyDue,
 )
-from bridge.ranking import trending_score
+from bridge.ranking import trend_add, trend_remove
 from bridge.stores.codec import content_from_json, content_to_json
 from bridge.timeutil import parse_iso, to_sortable
 
@@ -107,6 +109,28 @@ MIGRATIONS: tuple[str, ...] = (
         installation_id INTEGER NOT NULL,
         account TEXT NOT NULL
     );
+    """,
+    """
+    CREATE TABLE votes (
+        app TEXT NOT NULL,
+        number INTEGER NOT NULL,
+        voter TEXT NOT NULL,
+        weight INTEGER NOT NULL,
+        created_at REAL NOT NULL,
+        PRIMARY KEY (app, number, voter)
+    );
+    CREATE INDEX votes_by_voter ON votes (app, voter);
+    ALTER TABLE requests ADD COLUMN tally_version INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE requests ADD COLUMN tally_written_version INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE requests ADD COLUMN tally_written_at REAL NOT NULL DEFAULT 0;
+    CREATE INDEX requests_tally_due ON requests (tally_written_at)
+        WHERE tally_version > tally_written_version;
+    ALTER TABLE submissions ADD COLUMN voter_weight INTEGER NOT NULL DEFAULT 1;
+    """,
+    # export (issue 5, item 7): requests in (app, number) order with the export's
+    # filter columns, so rows that do not match are skipped inside the index.
+    """
+    CREATE INDEX requests_export ON requests (app, number, status, updated_at);
     """,
 )
 
@@ -220,7 +244,7 @@ class SQLiteStore:
                 )
             db.execute(
                 "INSERT INTO submissions (id, app, source, content, created_at, next_attempt_at,"
-                " voter) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                " voter, voter_weight) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     submission.id,
                     submission.app,
@@ -229,6 +253,7 @@ class SQLiteStore:
                     to_sortable(submission.created_at),
                     (submission.next_attempt_at or submission.created_at).timestamp(),
                     submission.voter,
+                    submission.voter_weight,
                 ),
             )
         return submission, True
@@ -299,6 +324,20 @@ class SQLiteStore:
                 (request.number, request.url, submission_id),
             )
             self._upsert(db, request)
+            submission = self._submission_row(db, submission_id)
+            if submission is not None and submission.voter is not None:
+                # The submitter's own vote, already counted in the request's bridge_votes.
+                db.execute(
+                    "INSERT OR IGNORE INTO votes (app, number, voter, weight, created_at)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (
+                        request.app,
+                        request.number,
+                        submission.voter,
+                        submission.voter_weight,
+                        request.created_at.timestamp(),
+                    ),
+                )
 
     def outbox_stats(self) -> OutboxStats:
         """How many submissions wait, and the oldest one's age."""
@@ -349,12 +388,78 @@ class SQLiteStore:
             next_cursor = json.dumps([last[column], last["number"]])
         return Page(items=items, next_cursor=next_cursor)
 
+    # ------------------------------------------------------------------ export
+
+    def export_requests(
+        self,
+        *,
+        apps: Sequence[str],
+        status: Status | None,
+        updated_since: datetime | None,
+        limit: int,
+        cursor: str | None,
+    ) -> Page:
+        """Requests of ``apps`` in (app, number) order; the cursor is the last (app, number).
+
+        One index range per app on ``requests_export``, which also holds the
+        filter columns: rows that do not match are skipped inside the index.
+        """
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
+        after = _decode_export_position(cursor) if cursor is not None else None
+        filters = ""
+        values: list[Any] = []
+        if status is not None:
+            filters += " AND status = ?"
+            values.append(status.value)
+        if updated_since is not None:
+            filters += " AND updated_at >= ?"
+            values.append(_sortable_bound(updated_since))
+        # Pinned: the planner would otherwise pick the primary key and read every row.
+        scan = "requests INDEXED BY requests_export"
+        rows: list[tuple[Any, ...]] = []
+        for app in sorted(set(apps)):
+            if after is not None and app < after[0]:
+                continue
+            start = after[1] if after is not None and app == after[0] else None
+            where = "app = ?" + ("" if start is None else " AND number > ?") + filters
+            sql = f"SELECT {_EXPORT_COLUMNS} FROM {scan} WHERE {where} ORDER BY number LIMIT ?"  # noqa: S608 -- fixed fragments, values are bound
+            params = [app, *([] if start is None else [start]), *values, limit + 1 - len(rows)]
+            rows.extend(self._read_tuples(sql, params))
+            if len(rows) > limit:
+                break
+        labels: dict[str, tuple[str, ...]] = {}
+        items = [_export_request(row, labels) for row in rows[:limit]]
+        next_cursor = None
+        if len(rows) > limit:
+            app, number = rows[limit - 1][:2]
+            next_cursor = json.dumps(["export", app, number])
+        return Page(items=items, next_cursor=next_cursor)
+
+    def _read_tuples(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        # Plain tuples: the export reads many rows, and sqlite3.Row lookups by name add up.
+        try:
+            cursor = self._connection().cursor()
+            cursor.row_factory = None
+            return cursor.execute(sql, params).fetchall()
+        except sqlite3.Error as error:
+            raise StoreError(f"SQLite read failed: {error}") from error
+
     def _upsert(self, db: sqlite3.Connection, request: Request) -> None:
+        # An upsert, not INSERT OR REPLACE: the tally bookkeeping columns survive.
         db.execute(
-            "INSERT OR REPLACE INTO requests (app, number, submission_id, title, title_folded,"
+            "INSERT INTO requests (app, number, submission_id, title, title_folded,"
             " status, labels, url, source, created_at, updated_at, closed_at, github_thumbs_up,"
             " bridge_votes, weighted_votes, total_votes, trend_score, duplicate_of)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (app, number) DO UPDATE SET submission_id = excluded.submission_id,"
+            " title = excluded.title, title_folded = excluded.title_folded,"
+            " status = excluded.status, labels = excluded.labels, url = excluded.url,"
+            " source = excluded.source, created_at = excluded.created_at,"
+            " updated_at = excluded.updated_at, closed_at = excluded.closed_at,"
+            " github_thumbs_up = excluded.github_thumbs_up, bridge_votes = excluded.bridge_votes,"
+            " weighted_votes = excluded.weighted_votes, total_votes = excluded.total_votes,"
+            " trend_score = excluded.trend_score, duplicate_of = excluded.duplicate_of",
             (
                 request.app,
                 request.number,
@@ -372,7 +477,7 @@ class SQLiteStore:
                 request.bridge_votes,
                 request.weighted_votes,
                 request.total_votes,
-                trending_score(request.total_votes, request.created_at),
+                request.trend,
                 request.duplicate_of,
             ),
         )
@@ -437,6 +542,135 @@ class SQLiteStore:
                 (repo, change.installation_id, change.account),
             )
 
+    # ------------------------------------------------------------------ votes
+
+    def add_vote(self, vote: Vote) -> tuple[Request, bool] | None:
+        """Insert the vote if new and move the counters in the same transaction."""
+        with self._write() as db:
+            row = self._request_row(db, vote.app, vote.number)
+            if row is None:
+                return None
+            added = db.execute(
+                "INSERT OR IGNORE INTO votes (app, number, voter, weight, created_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (vote.app, vote.number, vote.voter, vote.weight, vote.created_at.timestamp()),
+            ).rowcount
+            if added:
+                trend = trend_add(row["trend_score"], vote.created_at, vote.weight)
+                self._count(db, vote.app, vote.number, votes=1, weight=vote.weight, trend=trend)
+            after = self._request_row(db, vote.app, vote.number)
+            return (_request(after), bool(added)) if after is not None else None
+
+    def remove_vote(
+        self, app: str, number: int, voter: str, *, now: datetime
+    ) -> tuple[Request, bool] | None:
+        """Delete the vote if there is one and move the counters back."""
+        with self._write() as db:
+            row = self._request_row(db, app, number)
+            if row is None:
+                return None
+            vote = db.execute(
+                "SELECT weight, created_at FROM votes WHERE app = ? AND number = ? AND voter = ?",
+                (app, number, voter),
+            ).fetchone()
+            if vote is not None:
+                db.execute(
+                    "DELETE FROM votes WHERE app = ? AND number = ? AND voter = ?",
+                    (app, number, voter),
+                )
+                at = datetime.fromtimestamp(vote["created_at"], UTC)
+                trend = trend_remove(row["trend_score"], at, vote["weight"])
+                self._count(db, app, number, votes=-1, weight=-vote["weight"], trend=trend)
+            after = self._request_row(db, app, number)
+            return (_request(after), vote is not None) if after is not None else None
+
+    def voted(self, app: str, voter: str, numbers: Sequence[int]) -> frozenset[int]:
+        """The numbers among ``numbers`` this voter voted for."""
+        if not numbers:
+            return frozenset()
+        marks = ", ".join("?" for _ in numbers)
+        rows = self._read(
+            f"SELECT number FROM votes WHERE app = ? AND voter = ? AND number IN ({marks})",  # noqa: S608 -- placeholders only
+            [app, voter, *numbers],
+        )
+        return frozenset(row["number"] for row in rows)
+
+    def move_votes(self, app: str, source: int, target: int, *, now: datetime) -> int:
+        """Union the source's voters into the target's and empty the source."""
+        if source == target:
+            return 0
+        with self._write() as db:
+            target_row = self._request_row(db, app, target)
+            if target_row is None or self._request_row(db, app, source) is None:
+                return 0
+            moving = db.execute(
+                "SELECT voter, weight, created_at FROM votes WHERE app = ? AND number = ?",
+                (app, source),
+            ).fetchall()
+            gained = gained_weight = 0
+            trend = target_row["trend_score"]
+            for vote in moving:
+                if db.execute(
+                    "INSERT OR IGNORE INTO votes (app, number, voter, weight, created_at)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (app, target, vote["voter"], vote["weight"], vote["created_at"]),
+                ).rowcount:
+                    gained += 1
+                    gained_weight += vote["weight"]
+                    trend = trend_add(trend, now, vote["weight"])
+            source_row = self._request_row(db, app, source)
+            if source_row is None:  # pragma: no cover - checked above, in this transaction
+                return 0
+            db.execute("DELETE FROM votes WHERE app = ? AND number = ?", (app, source))
+            self._count(
+                db,
+                app,
+                source,
+                votes=-len(moving),
+                weight=-sum(vote["weight"] for vote in moving),
+                trend=source_row["trend_score"],
+            )
+            if gained:
+                self._count(db, app, target, votes=gained, weight=gained_weight, trend=trend)
+            return gained
+
+    def due_tallies(self, *, now: datetime, limit: int) -> Sequence[TallyDue]:
+        """Tallies behind their votes and not written within the last interval."""
+        rows = self._read(
+            "SELECT app, number, tally_version FROM requests"
+            " WHERE tally_version > tally_written_version AND tally_written_at <= ?"
+            " ORDER BY tally_written_at LIMIT ?",
+            ((now - TALLY_INTERVAL).timestamp(), limit),
+        )
+        return [TallyDue(row["app"], row["number"], row["tally_version"]) for row in rows]
+
+    def record_tally(self, app: str, number: int, *, version: int, now: datetime) -> None:
+        """Remember the version written and when."""
+        with self._write() as db:
+            db.execute(
+                "UPDATE requests SET tally_written_version = MAX(tally_written_version, ?),"
+                " tally_written_at = ? WHERE app = ? AND number = ?",
+                (version, now.timestamp(), app, number),
+            )
+
+    @staticmethod
+    def _request_row(db: sqlite3.Connection, app: str, number: int) -> sqlite3.Row | None:
+        row: sqlite3.Row | None = db.execute(
+            "SELECT * FROM requests WHERE app = ? AND number = ?", (app, number)
+        ).fetchone()
+        return row
+
+    @staticmethod
+    def _count(
+        db: sqlite3.Connection, app: str, number: int, *, votes: int, weight: int, trend: float
+    ) -> None:
+        db.execute(
+            "UPDATE requests SET bridge_votes = bridge_votes + ?,"
+            " weighted_votes = weighted_votes + ?, total_votes = total_votes + ?,"
+            " trend_score = ?, tally_version = tally_version + 1 WHERE app = ? AND number = ?",
+            (votes, weight, votes, trend, app, number),
+        )
+
     # ------------------------------------------------------------------ counters
 
     def hit_rate_limit(self, key: str, *, window_seconds: int, now: datetime) -> int:
@@ -475,6 +709,86 @@ def _decode_position(cursor: str, column: str) -> tuple[Any, int]:
     return key, number
 
 
+def _decode_export_position(cursor: str) -> tuple[str, int]:
+    try:
+        tag, app, number = json.loads(cursor)
+    except (ValueError, TypeError) as error:
+        raise InvalidCursorError("cursor is not a position of this export") from error
+    if (
+        tag != "export"
+        or not isinstance(app, str)
+        or not isinstance(number, int)
+        or isinstance(number, bool)
+    ):
+        raise InvalidCursorError("cursor is not a position of this export")
+    return app, number
+
+
+_EXPORT_COLUMNS = (
+    "app, number, submission_id, title, status, labels, url, source, created_at, updated_at,"
+    " closed_at, github_thumbs_up, bridge_votes, weighted_votes, duplicate_of, trend_score"
+)
+_STATUSES = {status.value: status for status in Status}
+_SOURCES = {source.value: source for source in Source}
+
+
+def _export_request(row: tuple[Any, ...], labels_seen: dict[str, tuple[str, ...]]) -> Request:
+    """What ``_request`` builds, from a tuple of ``_EXPORT_COLUMNS``: about 3x faster.
+
+    Label sets repeat across requests, so each distinct one is decoded once per page.
+    """
+    (
+        app,
+        number,
+        submission_id,
+        title,
+        status,
+        labels_text,
+        url,
+        source,
+        created_at,
+        updated_at,
+        closed_at,
+        thumbs_up,
+        bridge_votes,
+        weighted_votes,
+        duplicate_of,
+        trend,
+    ) = row
+    labels = labels_seen.get(labels_text)
+    if labels is None:
+        labels = labels_seen[labels_text] = tuple(json.loads(labels_text))
+    return Request(
+        app=app,
+        number=number,
+        submission_id=submission_id,
+        title=title,
+        status=_STATUSES[status],
+        labels=labels,
+        url=url,
+        source=_SOURCES[source],
+        created_at=_stored_time(created_at),
+        updated_at=_stored_time(updated_at),
+        closed_at=_stored_time(closed_at) if closed_at else None,
+        github_thumbs_up=thumbs_up,
+        bridge_votes=bridge_votes,
+        weighted_votes=weighted_votes,
+        duplicate_of=duplicate_of,
+        trend=trend,
+    )
+
+
+def _stored_time(text: str) -> datetime:
+    # to_sortable's text ends in Z, which fromisoformat reads as UTC; else the general parser.
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo is UTC else parse_iso(text)
+
+
+def _sortable_bound(moment: datetime) -> str:
+    # to_sortable's text, with the year zero-padded even before 1000 (strftime does not).
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")[:26] + "Z"
+
+
 def _request(row: sqlite3.Row) -> Request:
     return Request(
         app=row["app"],
@@ -492,6 +806,7 @@ def _request(row: sqlite3.Row) -> Request:
         bridge_votes=row["bridge_votes"],
         weighted_votes=row["weighted_votes"],
         duplicate_of=row["duplicate_of"],
+        trend=row["trend_score"],
     )
 
 
@@ -509,5 +824,6 @@ def _submission(row: sqlite3.Row) -> Submission:
         number=row["number"],
         url=row["url"],
         voter=row["voter"],
+        voter_weight=row["voter_weight"],
         outcome_unknown=bool(row["in_flight"]),
     )

@@ -53,6 +53,8 @@ class GitHubDouble:
         self.violations: list[str] = []
         # Root GraphQL fields: name -> fn(info, **args). Features add theirs here.
         self.graphql_resolvers: dict[str, graphql_api.Resolver] = graphql_api.default_resolvers()
+        # Manifest-flow codes not yet traded: code -> the manifest posted to GitHub (or None).
+        self.manifest_codes: dict[str, dict[str, Any] | None] = {}
         self.wsgi_app = DoubleApp(self)
         self._record_lock = threading.Lock()
         self._transport: InProcessTransport | None = None
@@ -92,6 +94,12 @@ class GitHubDouble:
     def expire_tokens(self, token: str | None = None) -> None:
         """Expire ``token``, or every installation token issued so far."""
         self.credentials.expire(token)
+
+    def add_manifest_code(self, code: str, manifest: Mapping[str, Any] | None = None) -> None:
+        """Accept ``code`` once at ``POST /app-manifests/{code}/conversions``, as if a user
+        had posted ``manifest`` to GitHub's new-App page; the App created is this double's."""
+        with self.world.lock:
+            self.manifest_codes[code] = None if manifest is None else dict(manifest)
 
     # ------------------------------------------------------------------ seeding
 

@@ -244,7 +244,28 @@ def issue_node(repo: Repo, issue: Issue) -> dict[str, Any]:
             [{"__typename": "Reaction"}] * _reaction_count(issue, content), **a
         ),
         "projectItems": lambda _info, **a: connection([], **a),
+        "timelineItems": lambda _info, itemTypes=None, **a: connection(
+            _duplicate_events(repo, issue, itemTypes), **a
+        ),
     }
+
+
+def _duplicate_events(repo: Repo, issue: Issue, item_types: list[str] | None) -> list[Any]:
+    """The ``MarkedAsDuplicateEvent`` GitHub records when an issue is closed as a duplicate."""
+    if item_types is not None and "MARKED_AS_DUPLICATE_EVENT" not in item_types:
+        return []
+    canonical = repo.issues.get(issue.duplicate_of) if issue.duplicate_of else None
+    if canonical is None:
+        return []
+    return [
+        {
+            "__typename": "MarkedAsDuplicateEvent",
+            "canonical": issue_node(repo, canonical),
+            "duplicate": issue_node(repo, issue),
+            "createdAt": ts(issue.closed_at),
+            "isCrossRepository": False,
+        }
+    ]
 
 
 def _reaction_count(issue: Issue, content: str | None) -> int:

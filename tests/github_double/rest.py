@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from tests.github_double.double import GitHubDouble
     from tests.github_double.state import Repo
 
-RouteAuth = Literal["jwt", "token"]
+RouteAuth = Literal["jwt", "token", "none"]  # "none": GitHub asks for no credentials
 MAX_PER_PAGE = 100
 DEFAULT_PER_PAGE = 30
 

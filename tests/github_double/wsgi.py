@@ -17,7 +17,12 @@ from urllib.parse import unquote
 
 from werkzeug.wrappers import Request
 
-from tests.github_double import graphql_api, routes_app, routes_issues  # noqa: F401 - registers
+from tests.github_double import (  # noqa: F401 - registers
+    graphql_api,
+    routes_app,
+    routes_issues,
+    routes_manifest,
+)
 from tests.github_double.auth import AuthError, Principal
 from tests.github_double.faults import DroppedConnectionError, Fault, fault_response
 from tests.github_double.openapi import Operation, description
@@ -160,7 +165,7 @@ class DoubleApp:
         except AuthError as exc:
             raise ApiError(401, exc.message) from exc
         call.auth = principal.kind if principal else None
-        if route is None:
+        if route is None or route.auth == "none":
             return principal
         if principal is None:
             raise ApiError(401, "Requires authentication")

@@ -1,0 +1,170 @@
+"""``lambda/template.yaml``: cfn-lint clean, and in step with the code it deploys."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from bridge.secrets import SSM_SUFFIX
+from bridge.stores.dynamodb_table import TTL_ATTRIBUTE, table_definition
+from tests.lambda_support import LAMBDA_DIR
+
+TEMPLATE = LAMBDA_DIR / "template.yaml"
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """YAML with CloudFormation's short-form intrinsics (!Ref, !Sub, !GetAtt, ...)."""
+
+
+def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+        if suffix == "GetAtt":
+            value = value.split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    return {name: value}
+
+
+_CfnLoader.add_multi_constructor("!", _intrinsic)
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.load(TEMPLATE.read_text("utf-8"), Loader=_CfnLoader)
+    return loaded
+
+
+def resources_of(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {name: r for name, r in template["Resources"].items() if r["Type"] == kind}
+
+
+def test_cfn_lint_passes() -> None:
+    # Info-level findings included: the template is clean at every level.
+    from cfnlint.api import ManualArgs, lint_file
+
+    matches = lint_file(TEMPLATE, config=ManualArgs(include_checks=["I"]))
+    assert [str(match) for match in matches] == []
+
+
+def test_functions_run_the_entries_on_python311_arm64(template: dict[str, Any]) -> None:
+    functions = resources_of(template, "AWS::Serverless::Function")
+    globals_ = template["Globals"]["Function"]
+    assert globals_["Runtime"] == "python3.11"
+    assert globals_["Architectures"] == ["arm64"]
+    handlers = {name: f["Properties"]["Handler"] for name, f in functions.items()}
+    assert handlers == {
+        "HttpFunction": "http_entry.handler",
+        "WorkerFunction": "worker_entry.handler",
+        "ScheduleFunction": "schedule_entry.handler",
+    }
+    for handler in handlers.values():
+        module, function = handler.split(".")
+        path = LAMBDA_DIR / f"{module}.py"
+        assert path.exists(), handler
+        assert f"\ndef {function}(" in path.read_text("utf-8"), handler
+        # A module named like the standard library (http, queue, ...) would shadow it.
+        assert module not in sys.stdlib_module_names
+    for function in functions.values():
+        assert 128 <= function["Properties"]["MemorySize"] <= 3008
+
+
+def test_entry_modules_do_not_shadow_the_standard_library() -> None:
+    for path in LAMBDA_DIR.glob("*.py"):
+        assert path.stem not in sys.stdlib_module_names, path.name
+
+
+def test_http_api_leaves_cors_to_the_service(template: dict[str, Any]) -> None:
+    [api] = resources_of(template, "AWS::Serverless::HttpApi").values()
+    assert "CorsConfiguration" not in api["Properties"]
+    routes = api["Properties"]["DefaultRouteSettings"]
+    assert {"ThrottlingRateLimit", "ThrottlingBurstLimit"} <= set(routes)
+    event = template["Resources"]["HttpFunction"]["Properties"]["Events"]["Everything"]
+    assert event["Type"] == "HttpApi"
+    assert "Path" not in event["Properties"]  # the $default route: every path reaches Flask
+
+
+def test_environment_names_the_store_queue_and_secrets(template: dict[str, Any]) -> None:
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["FEATUREBRIDGE_STORE"] == {"Fn::Sub": "dynamodb://${IndexTable}"}
+    assert variables["FEATUREBRIDGE_QUEUE_URL"] == {"Ref": "JobQueue"}
+    assert variables["FEATUREBRIDGE_CONFIG"] == "/var/task/featurebridge.toml"
+    for secret in ("GITHUB_APP_PRIVATE_KEY", "GITHUB_WEBHOOK_SECRET", "FEATUREBRIDGE_ADMIN_TOKEN"):
+        assert secret + SSM_SUFFIX in variables
+        assert secret not in variables  # never the value itself
+
+
+def test_table_matches_the_stores_definition(template: dict[str, Any]) -> None:
+    table = template["Resources"]["IndexTable"]
+    assert table["DeletionPolicy"] == "Retain"
+    props = table["Properties"]
+    expected = table_definition("ignored")
+    assert props["BillingMode"] == expected["BillingMode"] == "PAY_PER_REQUEST"
+    assert props["KeySchema"] == expected["KeySchema"]
+    assert sorted(props["AttributeDefinitions"], key=str) == sorted(
+        expected["AttributeDefinitions"], key=str
+    )
+    ours = {index["IndexName"]: index for index in props["GlobalSecondaryIndexes"]}
+    theirs = {index["IndexName"]: index for index in expected["GlobalSecondaryIndexes"]}
+    assert ours == theirs
+    assert props["TimeToLiveSpecification"] == {"AttributeName": TTL_ATTRIBUTE, "Enabled": True}
+    assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert props["SSESpecification"] == {"SSEEnabled": True}
+
+
+def test_queue_has_a_dead_letter_queue_an_alarm_and_partial_failures(
+    template: dict[str, Any],
+) -> None:
+    resources = template["Resources"]
+    queue = resources["JobQueue"]["Properties"]
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {
+        "Fn::GetAtt": ["DeadLetterQueue", "Arn"]
+    }
+    assert 1 < queue["RedrivePolicy"]["maxReceiveCount"] <= 10
+    worker_timeout = resources["WorkerFunction"]["Properties"]["Timeout"]
+    assert queue["VisibilityTimeout"] >= 6 * worker_timeout
+    mapping = resources["WorkerQueueMapping"]["Properties"]
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["FunctionName"] == {"Ref": "WorkerFunction"}
+    [alarm] = resources_of(template, "AWS::CloudWatch::Alarm").values()
+    assert alarm["Properties"]["Dimensions"] == [
+        {"Name": "QueueName", "Value": {"Fn::GetAtt": ["DeadLetterQueue", "QueueName"]}}
+    ]
+
+
+def test_schedule_rate_comes_from_a_parameter(template: dict[str, Any]) -> None:
+    assert template["Parameters"]["SyncIntervalMinutes"]["Default"] == 15
+    event = template["Resources"]["ScheduleFunction"]["Properties"]["Events"]["Every"]
+    assert event["Type"] == "Schedule"
+    assert event["Properties"]["Schedule"] == {"Fn::Sub": "rate(${SyncIntervalMinutes} minutes)"}
+
+
+def test_policies_name_their_resources(template: dict[str, Any]) -> None:
+    policy = template["Resources"]["SecretsReadPolicy"]["Properties"]["PolicyDocument"]
+    for statement in policy["Statement"]:
+        assert statement["Resource"] != "*"
+    for function in resources_of(template, "AWS::Serverless::Function").values():
+        for entry in function["Properties"]["Policies"]:
+            for statement in entry.get("Statement", []) if isinstance(entry, dict) else []:
+                assert statement["Resource"] != "*"
+
+
+def test_outputs_name_the_api_and_the_webhook_route(template: dict[str, Any], app: Any) -> None:
+    outputs = template["Outputs"]
+    assert outputs["ApiUrl"]["Value"]["Fn::Sub"].startswith("https://${HttpApi}.execute-api.")
+    webhook = outputs["WebhookUrl"]["Value"]["Fn::Sub"]
+    route = webhook.removeprefix(outputs["ApiUrl"]["Value"]["Fn::Sub"])
+    assert route == "/github/webhooks"
+    assert route in {rule.rule for rule in app.url_map.iter_rules()}
+
+
+def test_code_uri_is_what_the_build_script_writes(template: dict[str, Any]) -> None:
+    code = (LAMBDA_DIR / template["Globals"]["Function"]["CodeUri"]).resolve()
+    assert code == Path(__file__).resolve().parent.parent / "build" / "lambda.zip"
