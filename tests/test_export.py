@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import csv
+import http.client
 import io
 import json
 import re
+import shutil
+import signal
 import subprocess
 from collections.abc import Iterator
 from dataclasses import replace
@@ -41,10 +44,12 @@ from bridge.export import (
 )
 from bridge.ports import Page, StoreError
 from bridge.runtime import Runtime
+from bridge.stores.sqlite import SQLiteStore
 from bridge.timeutil import to_iso
 from tests.conftest import error_code
-from tests.processes import FEATUREBRIDGE, clean_env
+from tests.processes import FEATUREBRIDGE, clean_env, free_port, start_serve
 
+ROOT = Path(__file__).parent.parent
 T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 OPERATOR = {"Authorization": "Bearer operator-secret"}
 URL = "/v1/export"
@@ -682,3 +687,26 @@ def test_cli_writes_to_stdout_as_a_real_process(
     rows = csv_objects(result.stdout.decode("utf-8"))
     assert [r["number"] for r in rows] == [r.number for r in seeded if r.app == "internal"]
     assert b"exported 17 requests" in result.stderr
+
+
+def test_serve_streams_the_whole_export_chunked(tmp_path: Path) -> None:
+    shutil.copy(ROOT / "featurebridge.example.toml", tmp_path / "featurebridge.toml")
+    store = SQLiteStore(tmp_path / "featurebridge.db")
+    for i in range(40):
+        store.upsert_request(replace(awkward_request(i), app="demo"))
+    store.close()
+    port = free_port()
+    process = start_serve(tmp_path, port, FEATUREBRIDGE_ADMIN_TOKEN="operator-secret")
+    try:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        connection.request("GET", f"{URL}?format=csv&stream=true&limit=3", headers=OPERATOR)
+        response = connection.getresponse()
+        assert response.status == 200
+        assert response.getheader("Transfer-Encoding") == "chunked"
+        assert response.getheader("Content-Length") is None
+        rows = csv_objects(response.read().decode("utf-8"))
+        assert [r["number"] for r in rows] == list(range(1, 41))
+        connection.close()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=15)
