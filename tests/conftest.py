@@ -16,7 +16,9 @@ from bridge.app import build_runtime, create_app
 from bridge.runtime import Runtime
 from bridge.settings import Settings
 from bridge.stores.sqlite import SQLiteStore
+from github_app.client import GitHubIssueTracker
 from tests.fakes import FakeClock, FakeTracker, RecordingQueue
+from tests.github_double import GitHubDouble
 
 pytest_plugins = ["tests.github_double.plugin"]
 
@@ -105,6 +107,19 @@ def app(runtime: Runtime) -> Iterator[Flask]:
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
+
+
+@pytest.fixture
+def github_tracker(github_double: GitHubDouble) -> Iterator[GitHubIssueTracker]:
+    """The real GitHub adapter, as an App installed on acme's repositories of the double."""
+    github_double.add_installation("acme", repos=["acme/mobile", "acme/internal"])
+    tracker = GitHubIssueTracker(
+        app_id=github_double.app_id,
+        private_key_pem=github_double.private_key_pem,
+        transport=github_double.transport,
+    )
+    yield tracker
+    tracker.close()
 
 
 def error_code(response: Any) -> str:

@@ -33,18 +33,6 @@ def clock() -> FakeClock:  # type: ignore[override]
     return FakeClock(utcnow())
 
 
-@pytest.fixture
-def tracker(github_double: GitHubDouble) -> Iterator[GitHubIssueTracker]:  # type: ignore[override]
-    github_double.add_installation("acme", repos=["acme/mobile", "acme/internal"])
-    tracker = GitHubIssueTracker(
-        app_id=github_double.app_id,
-        private_key_pem=github_double.private_key_pem,
-        transport=github_double.transport,
-    )
-    yield tracker
-    tracker.close()
-
-
 def _runtime(
     settings: Settings, tmp_path: Path, tracker: GitHubIssueTracker, clock: FakeClock
 ) -> Runtime:
@@ -61,10 +49,10 @@ def _runtime(
 def runtime(
     make_settings: Callable[..., Settings],
     tmp_path: Path,
-    tracker: GitHubIssueTracker,
+    github_tracker: GitHubIssueTracker,
     clock: FakeClock,
 ) -> Runtime:  # type: ignore[override]
-    return _runtime(make_settings(), tmp_path, tracker, clock)
+    return _runtime(make_settings(), tmp_path, github_tracker, clock)
 
 
 @pytest.fixture
@@ -183,7 +171,7 @@ def test_primary_limit_waits_for_the_reset(
 def test_burst_of_200_is_delivered_paced_under_the_budget(
     make_settings: Callable[..., Settings],
     tmp_path: Path,
-    tracker: GitHubIssueTracker,
+    github_tracker: GitHubIssueTracker,
     github_double: GitHubDouble,
     clock: FakeClock,
 ) -> None:
@@ -200,7 +188,7 @@ def test_burst_of_200_is_delivered_paced_under_the_budget(
         labels = ["feature-request"]
         """
     )
-    runtime = _runtime(settings, tmp_path, tracker, clock)
+    runtime = _runtime(settings, tmp_path, github_tracker, clock)
     client = create_app(settings, runtime).test_client()
     for n in range(200):
         response = client.post(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -23,23 +23,13 @@ LABELS = ["feature-request", "app:mobile"]
 
 
 @pytest.fixture
-def gh(github_double: GitHubDouble) -> Iterator[GitHubIssueTracker]:
-    github_double.add_installation("acme", repos=["acme/mobile", "acme/internal"])
-    tracker = GitHubIssueTracker(
-        app_id=github_double.app_id,
-        private_key_pem=github_double.private_key_pem,
-        transport=github_double.transport,
-    )
-    yield tracker
-    tracker.close()
-
-
-@pytest.fixture
-def rt(make_settings: Callable[..., Settings], tmp_path: Path, gh: GitHubIssueTracker) -> Runtime:
+def rt(
+    make_settings: Callable[..., Settings], tmp_path: Path, github_tracker: GitHubIssueTracker
+) -> Runtime:
     return build_runtime(
         make_settings(GITHUB_WEBHOOK_SECRET="s"),
         store=SQLiteStore(tmp_path / "d.db"),
-        tracker=gh,
+        tracker=github_tracker,
         queue=RecordingQueue(),
     )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -25,25 +25,13 @@ LABELS = ["feature-request", "app:mobile"]
 
 
 @pytest.fixture
-def gh_tracker(github_double: GitHubDouble) -> Iterator[GitHubIssueTracker]:
-    github_double.add_installation("acme", repos=["acme/mobile", "acme/internal"])
-    tracker = GitHubIssueTracker(
-        app_id=github_double.app_id,
-        private_key_pem=github_double.private_key_pem,
-        transport=github_double.transport,
-    )
-    yield tracker
-    tracker.close()
-
-
-@pytest.fixture
 def gh_runtime(
-    make_settings: Callable[..., Settings], tmp_path: Path, gh_tracker: GitHubIssueTracker
+    make_settings: Callable[..., Settings], tmp_path: Path, github_tracker: GitHubIssueTracker
 ) -> Runtime:
     return build_runtime(
         make_settings(),
         store=SQLiteStore(tmp_path / "sync.db"),
-        tracker=gh_tracker,
+        tracker=github_tracker,
         queue=RecordingQueue(),
     )
 

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from bridge.domain import SubmissionContent
+from bridge.ports import InvalidCursorError
 
 
 def content_to_json(content: SubmissionContent) -> str:
@@ -33,3 +34,24 @@ def content_from_json(text: str) -> SubmissionContent:
         email=raw["email"],
         name=raw["name"],
     )
+
+
+def export_cursor(app: str, number: int) -> str:
+    """The opaque position after ``(app, number)`` in an export scan."""
+    return json.dumps(["export", app, number])
+
+
+def export_position(cursor: str) -> tuple[str, int]:
+    """The inverse of :func:`export_cursor`; InvalidCursorError for anything else."""
+    try:
+        tag, app, number = json.loads(cursor)
+    except (ValueError, TypeError) as error:
+        raise InvalidCursorError("cursor is not a position of this export") from error
+    if (
+        tag != "export"
+        or not isinstance(app, str)
+        or not isinstance(number, int)
+        or isinstance(number, bool)
+    ):
+        raise InvalidCursorError("cursor is not a position of this export")
+    return app, number

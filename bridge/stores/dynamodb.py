@@ -21,7 +21,6 @@ and when that budget runs out it comes back short with a cursor to go on.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -30,6 +29,7 @@ from bridge.domain import Request, Status
 from bridge.ports import InvalidCursorError, ListQuery, Page
 from bridge.stores import dynamodb_items as i
 from bridge.stores import dynamodb_table as t
+from bridge.stores.codec import export_cursor, export_position
 from bridge.stores.dynamodb_client import CapacityMeter, Table, names
 from bridge.stores.dynamodb_github import GitHubMixin
 from bridge.stores.dynamodb_outbox import OutboxMixin
@@ -157,7 +157,7 @@ class DynamoDBStore(OutboxMixin, GitHubMixin, VotesMixin):
         """
         if limit < 1:
             raise ValueError("limit must be at least 1")
-        after = _export_position(cursor) if cursor is not None else None
+        after = export_position(cursor) if cursor is not None else None
         filters: list[str] = []
         values: Item = {}
         if status is not None:
@@ -178,7 +178,7 @@ class DynamoDBStore(OutboxMixin, GitHubMixin, VotesMixin):
                 continue
             if previous is not None and evaluated >= MAX_EVALUATED:  # resume with this app
                 page = [i.request_of(item) for item in found]
-                return Page(items=page, next_cursor=_export_cursor(previous, _MAX_NUMBER))
+                return Page(items=page, next_cursor=export_cursor(previous, _MAX_NUMBER))
             previous = app
             params: QueryInputTypeDef = {
                 "TableName": self.table_name,
@@ -208,13 +208,13 @@ class DynamoDBStore(OutboxMixin, GitHubMixin, VotesMixin):
                     last = found[limit - 1]
                     position = (i.required_text(last, "app"), i.required_number(last, "number"))
                     page = [i.request_of(item) for item in found[:limit]]
-                    return Page(items=page, next_cursor=_export_cursor(*position))
+                    return Page(items=page, next_cursor=export_cursor(*position))
                 if start is None:
                     break
                 if evaluated >= MAX_EVALUATED:  # budget spent: resume after the last item read
                     number = int(i.required_text(start, "sk").removeprefix("REQ#"))
                     page = [i.request_of(item) for item in found]
-                    return Page(items=page, next_cursor=_export_cursor(app, number))
+                    return Page(items=page, next_cursor=export_cursor(app, number))
                 params["ExclusiveStartKey"] = start
         return Page(items=[i.request_of(item) for item in found], next_cursor=None)
 
@@ -237,22 +237,3 @@ class DynamoDBStore(OutboxMixin, GitHubMixin, VotesMixin):
 
 
 _MAX_NUMBER = 10**10 - 1  # request sort keys spell the number in ten digits
-
-
-def _export_cursor(app: str, number: int) -> str:
-    return json.dumps(["export", app, number])
-
-
-def _export_position(cursor: str) -> tuple[str, int]:
-    try:
-        tag, app, number = json.loads(cursor)
-    except (ValueError, TypeError) as error:
-        raise InvalidCursorError("cursor is not a position of this export") from error
-    if (
-        tag != "export"
-        or not isinstance(app, str)
-        or not isinstance(number, int)
-        or isinstance(number, bool)
-    ):
-        raise InvalidCursorError("cursor is not a position of this export")
-    return app, number

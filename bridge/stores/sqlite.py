@@ -34,7 +34,7 @@ from bridge.ports import (
     TallyDue,
 )
 from bridge.ranking import trend_add, trend_remove
-from bridge.stores.codec import content_from_json, content_to_json
+from bridge.stores.codec import content_from_json, content_to_json, export_cursor, export_position
 from bridge.timeutil import parse_iso, to_sortable
 
 MIGRATIONS: tuple[str, ...] = (
@@ -406,7 +406,7 @@ class SQLiteStore:
         """
         if limit < 1:
             raise ValueError("limit must be at least 1")
-        after = _decode_export_position(cursor) if cursor is not None else None
+        after = export_position(cursor) if cursor is not None else None
         filters = ""
         values: list[Any] = []
         if status is not None:
@@ -433,7 +433,7 @@ class SQLiteStore:
         next_cursor = None
         if len(rows) > limit:
             app, number = rows[limit - 1][:2]
-            next_cursor = json.dumps(["export", app, number])
+            next_cursor = export_cursor(app, number)
         return Page(items=items, next_cursor=next_cursor)
 
     def _read_tuples(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
@@ -707,21 +707,6 @@ def _decode_position(cursor: str, column: str) -> tuple[Any, int]:
     ):
         raise InvalidCursorError("cursor is not a position of this listing")
     return key, number
-
-
-def _decode_export_position(cursor: str) -> tuple[str, int]:
-    try:
-        tag, app, number = json.loads(cursor)
-    except (ValueError, TypeError) as error:
-        raise InvalidCursorError("cursor is not a position of this export") from error
-    if (
-        tag != "export"
-        or not isinstance(app, str)
-        or not isinstance(number, int)
-        or isinstance(number, bool)
-    ):
-        raise InvalidCursorError("cursor is not a position of this export")
-    return app, number
 
 
 _EXPORT_COLUMNS = (
