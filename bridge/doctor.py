@@ -33,10 +33,14 @@ def check(settings: Settings) -> list[Finding]:
         Finding(bool(settings.apps), "apps", f"{len(settings.apps)} app(s) configured"),
     ]
     try:
-        open_store(settings.store_url).ping()
-        findings.append(Finding(True, "index", f"{settings.store_url} answers"))
+        store = open_store(settings.store_url)
+        store.ping()
+        problems = store.diagnose()
     except (StoreError, StoreUrlError) as error:
-        findings.append(Finding(False, "index", str(error)))
+        problems = [str(error)]
+    findings.extend(Finding(False, "index", problem) for problem in problems)
+    if not problems:
+        findings.append(Finding(True, "index", f"{settings.store_url} answers"))
     tracker = build_tracker(settings)
     health = tracker.health()
     findings.append(Finding(health.configured, "github", health.detail))

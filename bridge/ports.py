@@ -108,8 +108,9 @@ class GitHubChanges:
     """What one webhook delivery, or one step of a sync, changes in the index.
 
     ``synced`` requests are inserted, or only their GitHub-owned fields are
-    updated (title, status, labels, url, timestamps, 👍, duplicate_of): the
-    bridge's own counts (votes, source, submission) are never overwritten.
+    updated (title, status, labels, url, timestamps, 👍, duplicate_of, board
+    option): the bridge's own counts (votes, source, submission) are never
+    overwritten.
     """
 
     synced: Sequence[Request] = ()
@@ -146,6 +147,9 @@ class IndexStore(Protocol):
 
     def ping(self) -> None:
         """Raise StoreError when the store cannot answer."""
+
+    def diagnose(self) -> list[str]:
+        """What ``doctor`` should report about the store's layout, each with its fix."""
 
     def create_submission(
         self, submission: Submission, *, idempotency: IdempotencyClaim | None, now: datetime
@@ -303,6 +307,46 @@ class TrackedIssue:
     # None when GitHub's answer carried no reactions rollup: keep what is known.
     thumbs_up: int | None = None
     body: str = ""
+    # GraphQL node id (adding the issue to a board needs it); "" when unknown.
+    node_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectRef:
+    """A GitHub Projects (v2) board: the organization that owns it, and its number."""
+
+    owner: str
+    number: int
+
+
+@dataclass(frozen=True, slots=True)
+class BoardItem:
+    """An issue's card on a board, and the card's Status option (None when unset)."""
+
+    repo: str
+    number: int
+    status: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class BoardItemState:
+    """A card a ``projects_v2_item`` webhook names, as GitHub shows it now."""
+
+    project: ProjectRef | None  # None: not an organization board the tracker can read
+    issue: TrackedIssue | None  # None: a draft issue, a pull request, or out of reach
+    on_board: bool  # False once the card is deleted or archived
+    status: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class BoardShape:
+    """What ``doctor`` checks on a board."""
+
+    owner: str  # "organization", "user" (App tokens cannot reach its boards) or "missing"
+    found: bool  # the board exists and the tracker can read it
+    status_type: str | None = None  # data type of the field named Status; None: no such field
+    status_options: tuple[str, ...] = ()
+    votes_type: str | None = None  # data type of the field named Votes; None: no such field
 
 
 @dataclass(frozen=True, slots=True)
@@ -349,6 +393,36 @@ class IssueTracker(Protocol):
 
     def repo_labels(self, repo: str) -> frozenset[str]:
         """The repo's label names; TrackerError when the repo cannot be reached."""
+
+    # -- GitHub Projects (v2) boards. ``repo`` is the app's repository: its
+    # installation's token is the one that reads and writes the board.
+
+    def add_to_board(
+        self,
+        project: ProjectRef,
+        repo: str,
+        number: int,
+        *,
+        node_id: str = "",
+        votes: int | None = None,
+    ) -> str:
+        """Put the issue on the board (a card already there is kept) and, when ``votes``
+        is given, set the card's Votes field; returns the card's id."""
+
+    def set_board_votes(self, project: ProjectRef, repo: str, number: int, votes: int) -> bool:
+        """Set the Votes field of the issue's card (unchanged: no write); False when the
+        issue is not on the board or the board has no Votes number field."""
+
+    def iter_board_items(self, project: ProjectRef, repo: str) -> Iterator[BoardItem]:
+        """Every issue card on the board that is not archived, 100 per read."""
+
+    def read_board_item(
+        self, repo: str, *, item_id: str, project_id: str, content_id: str
+    ) -> BoardItemState:
+        """The card, its board and its issue, by the node ids a webhook carries (one read)."""
+
+    def board_shape(self, project: ProjectRef, repo: str) -> BoardShape:
+        """Who owns the board and which Status and Votes fields it has."""
 
 
 # --------------------------------------------------------------------------- job queue

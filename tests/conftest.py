@@ -20,7 +20,7 @@ from github_app.client import GitHubIssueTracker
 from tests.fakes import FakeClock, FakeTracker, RecordingQueue
 from tests.github_double import GitHubDouble
 
-pytest_plugins = ["tests.github_double.plugin"]
+pytest_plugins = ["tests.github_double.plugin", "tests.moto_server"]
 
 # Nothing in the suite may reach AWS or GitHub for real.
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")

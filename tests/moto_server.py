@@ -1,9 +1,6 @@
 """moto's DynamoDB server on loopback, for adapter tests and the store benchmark.
 
-A test module that needs DynamoDB imports the fixtures it uses::
-
-    from tests.moto_server import dynamodb_client, dynamodb_table, moto_endpoint  # noqa: F401
-
+Its fixtures are registered as a pytest plugin in ``tests/conftest.py``.
 ``moto_endpoint`` starts one server per test session on a free port;
 ``dynamodb_table`` gives every test its own fresh table (about 10 ms to
 create on moto) and deletes it afterwards, so tests never see each other's

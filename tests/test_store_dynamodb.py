@@ -24,7 +24,6 @@ from bridge.stores.dynamodb_table import (
     ordered_float,
     ordered_int,
 )
-from tests.moto_server import dynamodb_client, dynamodb_table, moto_endpoint  # noqa: F401
 from tests.store_contract import T0, StoreContract, claim, request, submission
 
 if TYPE_CHECKING:
@@ -67,14 +66,14 @@ class TestDynamoDBStore(StoreContract):
     @pytest.fixture
     def store(
         self,
-        dynamodb_client: DynamoDBClient,  # noqa: F811
-        dynamodb_table: str,  # noqa: F811
+        dynamodb_client: DynamoDBClient,
+        dynamodb_table: str,
     ) -> DynamoDBStore:
         return DynamoDBStore(dynamodb_table, client=atomic(dynamodb_client))
 
 
 @pytest.fixture
-def store(dynamodb_client: DynamoDBClient, dynamodb_table: str) -> DynamoDBStore:  # noqa: F811
+def store(dynamodb_client: DynamoDBClient, dynamodb_table: str) -> DynamoDBStore:
     return DynamoDBStore(dynamodb_table, client=dynamodb_client)
 
 
@@ -83,7 +82,7 @@ def store(dynamodb_client: DynamoDBClient, dynamodb_table: str) -> DynamoDBStore
 
 def test_expired_idempotency_key_still_in_the_table_is_absent(
     store: DynamoDBStore,
-    dynamodb_client: DynamoDBClient,  # noqa: F811
+    dynamodb_client: DynamoDBClient,
 ) -> None:
     # DynamoDB's TTL sweep may take days: the stale item is still there when read.
     key = {"pk": {"S": idempotency_pk("mobile", "k")}, "sk": {"S": "IDEM"}}
@@ -114,7 +113,7 @@ def test_expiry_is_whole_seconds_rounded_down(store: DynamoDBStore) -> None:
 
 def test_expired_delivery_id_still_in_the_table_is_absent(
     store: DynamoDBStore,
-    dynamodb_client: DynamoDBClient,  # noqa: F811
+    dynamodb_client: DynamoDBClient,
 ) -> None:
     dynamodb_client.put_item(
         TableName=store.table_name,
@@ -144,7 +143,7 @@ def test_changes_beyond_one_transaction_record_the_delivery_last(store: DynamoDB
 
 def test_table_definition(
     store: DynamoDBStore,
-    dynamodb_client: DynamoDBClient,  # noqa: F811
+    dynamodb_client: DynamoDBClient,
 ) -> None:
     table = dynamodb_client.describe_table(TableName=store.table_name)["Table"]
     assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
@@ -178,7 +177,7 @@ def test_table_definition(
 
 def test_delivered_submissions_leave_the_due_index(
     store: DynamoDBStore,
-    dynamodb_client: DynamoDBClient,  # noqa: F811
+    dynamodb_client: DynamoDBClient,
 ) -> None:
     store.create_submission(submission("s1"), idempotency=None, now=T0)
     store.create_submission(submission("s2"), idempotency=None, now=T0)
@@ -201,7 +200,7 @@ def test_unreachable_endpoint_is_a_store_error() -> None:
 
 
 def test_missing_table_is_a_store_error_naming_the_fix(
-    dynamodb_client: DynamoDBClient,  # noqa: F811
+    dynamodb_client: DynamoDBClient,
 ) -> None:
     with pytest.raises(StoreError, match="create_table"):
         DynamoDBStore("no-such-table", client=dynamodb_client).ping()
@@ -209,8 +208,8 @@ def test_missing_table_is_a_store_error_naming_the_fix(
 
 def test_endpoint_comes_from_the_environment(
     monkeypatch: pytest.MonkeyPatch,
-    moto_endpoint: str,  # noqa: F811
-    dynamodb_table: str,  # noqa: F811
+    moto_endpoint: str,
+    dynamodb_table: str,
 ) -> None:
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", moto_endpoint)
     store = open_store(f"dynamodb://{dynamodb_table}")
@@ -219,8 +218,8 @@ def test_endpoint_comes_from_the_environment(
 
 
 def test_capacity_meter_sees_every_call(
-    dynamodb_client: DynamoDBClient,  # noqa: F811
-    dynamodb_table: str,  # noqa: F811
+    dynamodb_client: DynamoDBClient,
+    dynamodb_table: str,
 ) -> None:
     meter = CapacityMeter()
     store = DynamoDBStore(dynamodb_table, client=dynamodb_client, capacity=meter)
@@ -284,7 +283,7 @@ def tally_index(client: DynamoDBClient, table: str) -> list[str]:
 
 def test_votes_are_in_no_listing_index(
     store: DynamoDBStore,
-    dynamodb_client: DynamoDBClient,  # noqa: F811
+    dynamodb_client: DynamoDBClient,
 ) -> None:
     store.upsert_request(request(1))
     store.add_vote(Vote("mobile", 1, "user-1", T0))
@@ -305,7 +304,7 @@ def test_trend_round_trips_exactly(store: DynamoDBStore, trend: float) -> None:
 
 def test_vote_keys_follow_the_counters(
     store: DynamoDBStore,
-    dynamodb_client: DynamoDBClient,  # noqa: F811
+    dynamodb_client: DynamoDBClient,
 ) -> None:
     store.upsert_request(replace(request(1, votes=2), trend=trend_seed(T0)))
     store.upsert_request(replace(request(2, votes=3), trend=trend_seed(T0)))
@@ -330,8 +329,8 @@ def test_vote_keys_follow_the_counters(
 
 
 def test_a_transaction_conflict_is_retried(
-    dynamodb_client: DynamoDBClient,  # noqa: F811
-    dynamodb_table: str,  # noqa: F811
+    dynamodb_client: DynamoDBClient,
+    dynamodb_table: str,
 ) -> None:
     conflicts = [2]  # DynamoDB cancels transactions that race on an item
 
@@ -408,7 +407,7 @@ def test_a_vote_racing_a_sync_is_kept(
 
 def test_tally_index_holds_only_requests_behind(
     store: DynamoDBStore,
-    dynamodb_client: DynamoDBClient,  # noqa: F811
+    dynamodb_client: DynamoDBClient,
 ) -> None:
     store.upsert_request(request(1))
     store.upsert_request(request(2))
@@ -444,7 +443,7 @@ def test_due_tallies_pages_through_the_index(store: DynamoDBStore) -> None:
 
 def test_move_beyond_one_transaction(
     store: DynamoDBStore,
-    dynamodb_client: DynamoDBClient,  # noqa: F811
+    dynamodb_client: DynamoDBClient,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(dynamodb_votes, "MOVE_CHUNK", 4)
@@ -494,8 +493,8 @@ def test_repeated_delivery_keeps_one_submitter_vote(store: DynamoDBStore) -> Non
 
 
 def test_voted_is_one_batch_read(
-    dynamodb_client: DynamoDBClient,  # noqa: F811
-    dynamodb_table: str,  # noqa: F811
+    dynamodb_client: DynamoDBClient,
+    dynamodb_table: str,
 ) -> None:
     meter = CapacityMeter()
     store = DynamoDBStore(dynamodb_table, client=dynamodb_client, capacity=meter)

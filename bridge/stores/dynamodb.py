@@ -26,7 +26,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bridge.domain import Request, Status
-from bridge.ports import InvalidCursorError, ListQuery, Page
+from bridge.ports import InvalidCursorError, ListQuery, Page, StoreError
 from bridge.stores import dynamodb_items as i
 from bridge.stores import dynamodb_table as t
 from bridge.stores.codec import export_cursor, export_position
@@ -71,6 +71,35 @@ class DynamoDBStore(OutboxMixin, GitHubMixin, VotesMixin):
     def ping(self) -> None:
         """Raise StoreError when the table cannot answer (one eventually consistent read)."""
         self._table.get(i.key("PING", "PING"), consistent=False)
+
+    def diagnose(self) -> list[str]:
+        """The table exists with every index this code queries, and TTL on ``expires_at``."""
+        client, name = self._table.client, self._table.name
+        try:
+            with self._table.errors("DescribeTable"):
+                described = client.describe_table(TableName=name)["Table"]
+            with self._table.errors("DescribeTimeToLive"):
+                ttl = client.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
+        except StoreError as error:
+            return [f"{error}; deploy lambda/template.yaml, which declares it"]
+        wanted = {
+            index["IndexName"] for index in t.table_definition(name)["GlobalSecondaryIndexes"]
+        }
+        present = {index["IndexName"] for index in described.get("GlobalSecondaryIndexes", [])}
+        problems = []
+        if wanted - present:
+            problems.append(
+                f"table {name} lacks index(es) {', '.join(sorted(wanted - present))}:"
+                " redeploy lambda/template.yaml (CloudFormation adds one index per update)"
+            )
+        if ttl.get("TimeToLiveStatus") not in ("ENABLED", "ENABLING") or (
+            ttl.get("AttributeName") != "expires_at"
+        ):
+            problems.append(
+                f"table {name} has no TTL on expires_at: expired records are ignored on read"
+                " but never deleted; enable TTL on expires_at"
+            )
+        return problems
 
     # ------------------------------------------------------------------ requests
 

@@ -132,6 +132,10 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE INDEX requests_export ON requests (app, number, status, updated_at);
     """,
+    # boards (issue 6): the card's Status option on the app's board, owned by GitHub.
+    """
+    ALTER TABLE requests ADD COLUMN board_option TEXT;
+    """,
 )
 
 _ORDER: dict[SortOrder, tuple[str, str]] = {
@@ -211,6 +215,16 @@ class SQLiteStore:
     def ping(self) -> None:
         """Raise StoreError when the database cannot answer."""
         self._read("SELECT 1")
+
+    def diagnose(self) -> list[str]:
+        """The schema is migrated on open, so only a newer schema than the code is a problem."""
+        version = self._read("PRAGMA user_version")[0][0]
+        if version > len(MIGRATIONS):
+            return [
+                f"{self.path} has schema version {version}, newer than this Feature Bridge"
+                f" ({len(MIGRATIONS)}): upgrade featurebridge"
+            ]
+        return []
 
     # ------------------------------------------------------------------ outbox
 
@@ -450,8 +464,8 @@ class SQLiteStore:
         db.execute(
             "INSERT INTO requests (app, number, submission_id, title, title_folded,"
             " status, labels, url, source, created_at, updated_at, closed_at, github_thumbs_up,"
-            " bridge_votes, weighted_votes, total_votes, trend_score, duplicate_of)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " bridge_votes, weighted_votes, total_votes, trend_score, duplicate_of, board_option)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (app, number) DO UPDATE SET submission_id = excluded.submission_id,"
             " title = excluded.title, title_folded = excluded.title_folded,"
             " status = excluded.status, labels = excluded.labels, url = excluded.url,"
@@ -459,7 +473,8 @@ class SQLiteStore:
             " updated_at = excluded.updated_at, closed_at = excluded.closed_at,"
             " github_thumbs_up = excluded.github_thumbs_up, bridge_votes = excluded.bridge_votes,"
             " weighted_votes = excluded.weighted_votes, total_votes = excluded.total_votes,"
-            " trend_score = excluded.trend_score, duplicate_of = excluded.duplicate_of",
+            " trend_score = excluded.trend_score, duplicate_of = excluded.duplicate_of,"
+            " board_option = excluded.board_option",
             (
                 request.app,
                 request.number,
@@ -479,6 +494,7 @@ class SQLiteStore:
                 request.total_votes,
                 request.trend,
                 request.duplicate_of,
+                request.board_option,
             ),
         )
 
@@ -711,7 +727,8 @@ def _decode_position(cursor: str, column: str) -> tuple[Any, int]:
 
 _EXPORT_COLUMNS = (
     "app, number, submission_id, title, status, labels, url, source, created_at, updated_at,"
-    " closed_at, github_thumbs_up, bridge_votes, weighted_votes, duplicate_of, trend_score"
+    " closed_at, github_thumbs_up, bridge_votes, weighted_votes, duplicate_of, trend_score,"
+    " board_option"
 )
 _STATUSES = {status.value: status for status in Status}
 _SOURCES = {source.value: source for source in Source}
@@ -739,6 +756,7 @@ def _export_request(row: tuple[Any, ...], labels_seen: dict[str, tuple[str, ...]
         weighted_votes,
         duplicate_of,
         trend,
+        board_option,
     ) = row
     labels = labels_seen.get(labels_text)
     if labels is None:
@@ -760,6 +778,7 @@ def _export_request(row: tuple[Any, ...], labels_seen: dict[str, tuple[str, ...]
         weighted_votes=weighted_votes,
         duplicate_of=duplicate_of,
         trend=trend,
+        board_option=board_option,
     )
 
 
@@ -792,6 +811,7 @@ def _request(row: sqlite3.Row) -> Request:
         weighted_votes=row["weighted_votes"],
         duplicate_of=row["duplicate_of"],
         trend=row["trend_score"],
+        board_option=row["board_option"],
     )
 
 
