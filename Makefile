@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 CONFIG := $(if $(wildcard featurebridge.toml),featurebridge.toml,featurebridge.example.toml)
 
-.PHONY: serve test install lint typecheck pytest bench clean
+.PHONY: serve test install lint typecheck pytest bench clean lambda
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -30,6 +30,7 @@ serve: $(VENV)/.installed
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/cfn-lint lambda/template.yaml
 
 typecheck: $(VENV)/.installed
 	$(BIN)/mypy
@@ -42,5 +43,9 @@ test: lint typecheck pytest
 bench: $(VENV)/.installed node_modules/.installed
 	$(BIN)/python bench/run_all.py
 
+# The Lambda deployment artifact, built offline from uv.lock: build/lambda.zip.
+lambda: $(VENV)/.installed
+	$(BIN)/python scripts/build_lambda.py
+
 clean:
-	rm -rf $(VENV) $(TOOLS) node_modules .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(TOOLS) node_modules .mypy_cache .ruff_cache .pytest_cache build

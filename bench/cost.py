@@ -109,8 +109,12 @@ INDEX_COPIES = 3  # the request item, a listing GSI and a status GSI, on average
 LOG_BYTES_PER_INVOCATION = 300  # JSON application lines; platform lines at WARN only
 IDLE_RECLAIM_MINUTES = 10  # Lambda reclaims an idle environment after roughly this long
 RECYCLES_PER_DAY = 12  # environments are also replaced now and then, busy or not
-SQS_IDLE_POLLERS = 5  # the event source mapping long-polls with five connections
-SECRETS_PER_COLD_START = 3  # SSM SecureStrings read once per process (KMS decrypts)
+# Assumed: the event source mapping keeps five 20-second long polls open on an idle
+# queue (~648K ReceiveMessage requests a month); check the bill of a real deployment.
+SQS_IDLE_POLLERS = 5
+# SSM SecureStrings read once per process, each a KMS decrypt (an upper bound: decrypts
+# with the AWS managed aws/ssm key may fall in KMS's free 20K requests a month).
+SECRETS_PER_COLD_START = 3
 
 
 @dataclass(frozen=True)

@@ -44,10 +44,19 @@ def build_runtime(
         settings=settings,
         store=store if store is not None else open_store(settings.store_url),
         tracker=tracker if tracker is not None else build_tracker(settings),
-        queue=queue if queue is not None else ThreadJobQueue(),
+        queue=queue if queue is not None else default_queue(settings),
         pacer=Pacer(budget, clock=lambda: clock().timestamp()),
         clock=clock,
     )
+
+
+def default_queue(settings: Settings) -> JobQueue:
+    """SQS when ``FEATUREBRIDGE_QUEUE_URL`` names a queue (Lambda), else the in-process thread."""
+    if settings.queue_url:
+        from bridge.queues_sqs import SQSJobQueue
+
+        return SQSJobQueue(settings.queue_url)
+    return ThreadJobQueue()
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Flask:

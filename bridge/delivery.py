@@ -13,6 +13,7 @@ import logging
 from dataclasses import replace
 from datetime import timedelta
 
+from bridge.boards import add_to_board_job
 from bridge.domain import Request, Submission, belongs_to_app
 from bridge.indexing import indexed_request
 from bridge.ports import IssueDraft, OutcomeUnknownError, TrackedIssue, TrackerError
@@ -71,6 +72,9 @@ def deliver(runtime: Runtime, submission_id: str) -> Submission | None:
         )
         return store.get_submission(submission_id)
     store.mark_delivered(submission_id, request_of(app, claimed, issue))
+    if app.project is not None:
+        # The board is a follow-up: the request path spends one GitHub request.
+        runtime.queue.enqueue(add_to_board_job(app.id, issue.number, issue.node_id))
     return store.get_submission(submission_id)
 
 

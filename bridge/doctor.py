@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TextIO
 
+from bridge.boards import board_of, board_problems
 from bridge.ports import IssueTracker, StoreError, TrackerError
 from bridge.settings import Settings
 from bridge.stores import StoreUrlError, open_store
@@ -46,6 +47,7 @@ def check(settings: Settings) -> list[Finding]:
     findings.append(Finding(health.configured, "github", health.detail))
     if health.configured:
         findings.extend(_repo_findings(settings, tracker))
+        findings.extend(_board_findings(settings, tracker))
     if not settings.secrets.is_set("FEATUREBRIDGE_ADMIN_TOKEN"):
         findings.append(
             Finding(
@@ -86,6 +88,25 @@ def _repo_findings(settings: Settings, tracker: IssueTracker) -> list[Finding]:
             )
         else:
             findings.append(Finding(True, subject, f"{app.repo} reachable, status labels present"))
+    return findings
+
+
+def _board_findings(settings: Settings, tracker: IssueTracker) -> list[Finding]:
+    """Each board: owned by an organization, Status options mapped, a Votes number field."""
+    findings: list[Finding] = []
+    for app in settings.apps:
+        project = board_of(app)
+        if app.project is None or project is None:
+            continue
+        subject = f"app {app.id} board"
+        try:
+            problems = board_problems(app.project, tracker.board_shape(project, app.repo))
+        except TrackerError as error:
+            problems = [f"board {project.owner}/{project.number}: {error}"]
+        findings.extend(Finding(False, subject, problem) for problem in problems)
+        if not problems:
+            detail = f"board {project.owner}/{project.number}: Status mapped, Votes field present"
+            findings.append(Finding(True, subject, detail))
     return findings
 
 

@@ -125,6 +125,8 @@ class Request:
     duplicate_of: int | None = None
     # Decayed activity in log space (bridge.ranking); 0 means "not computed yet".
     trend: float = 0.0
+    # The issue card's Status option on the app's board; None when off the board or unset.
+    board_option: str | None = None
 
     @property
     def total_votes(self) -> int:

@@ -10,6 +10,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from bridge.boards import BOARD_ACTIONS, board_item_jobs, new_issue_jobs
 from bridge.duplicates import merge_job
 from bridge.indexing import apps_of_issue, indexed_request
 from bridge.ports import GitHubChanges, InstallationChange, Job
@@ -176,8 +177,23 @@ def installation_repositories_changed(runtime: Runtime, event: WebhookEvent) -> 
     )
 
 
+@router.on("projects_v2_item", *BOARD_ACTIONS)
+def board_item_changed(runtime: Runtime, event: WebhookEvent) -> GitHubChanges:
+    """A card on a board changed: the payload names it by node ids only, so a job
+    reads it back (``follow_ups``); nothing to apply now."""
+    try:
+        board_item_jobs(runtime.settings, event.action, event.payload)
+    except (KeyError, ValueError) as error:
+        raise PayloadError(str(error)) from error
+    return NOTHING
+
+
 def follow_ups(runtime: Runtime, event: WebhookEvent) -> list[Job]:
     """Slow work an event calls for, queued once its changes are applied."""
+    if event.name == "projects_v2_item":
+        return board_item_jobs(runtime.settings, event.action, event.payload)
+    if (event.name, event.action) == ("issues", "opened") and event.repo is not None:
+        return new_issue_jobs(runtime.settings, event.repo, _mapping(event.payload, "issue"))
     if (event.name, event.action) != ("issues", "closed") or event.repo is None:
         return []
     issue = event.payload.get("issue")

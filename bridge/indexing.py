@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
+from typing import Final
 
 from bridge.domain import Request, Source, Status, belongs_to_app, status_of
 from bridge.ports import TrackedIssue
@@ -10,20 +12,41 @@ from bridge.ranking import trend_add, trend_seed
 from bridge.settings import AppConfig
 
 
+class _Keep(enum.Enum):
+    KEEP = enum.auto()
+
+
+# ``board_option=KEEP``: the caller did not read the board; use what the index knows.
+KEEP: Final = _Keep.KEEP
+
+
 def indexed_request(
-    app: AppConfig, issue: TrackedIssue, existing: Request | None, *, now: datetime
+    app: AppConfig,
+    issue: TrackedIssue,
+    existing: Request | None,
+    *,
+    now: datetime,
+    board_option: str | _Keep | None = KEEP,
 ) -> Request:
     """The index entry for ``issue`` in ``app``, keeping what only the bridge knows.
 
-    GitHub owns the title, state, labels and 👍; the bridge owns its votes,
-    the source and the submission. A 👍 count GitHub did not report is kept;
-    👍 seen for the first time count toward trending as of now.
+    GitHub owns the title, state, labels, 👍 and the board's Status option; the
+    bridge owns its votes, the source and the submission. A 👍 count GitHub did
+    not report is kept; 👍 seen for the first time count toward trending as of
+    now. ``board_option`` is the card's Status option as just read from the
+    app's board (None: off the board or unset); by default the index's is kept.
     """
+    if board_option is KEEP:
+        board_option = existing.board_option if existing else None
+    if app.project is None:
+        board_option = None
     status = status_of(
         state=issue.state,
         state_reason=issue.state_reason,
         labels=issue.labels,
         status_labels=app.status_labels,
+        board_option=board_option,
+        board_options=app.project.board_options() if app.project else {},
     )
     thumbs = issue.thumbs_up
     if thumbs is None:
@@ -50,6 +73,7 @@ def indexed_request(
         weighted_votes=existing.weighted_votes if existing else 0,
         duplicate_of=existing.duplicate_of if existing and status is Status.DUPLICATE else None,
         trend=trend,
+        board_option=board_option,
     )
 
 

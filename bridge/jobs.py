@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from bridge.boards import ADD_TO_BOARD, BOARD_ITEM, add_to_board, apply_board_item, board_of
 from bridge.delivery import deliver
 from bridge.duplicates import MERGE_DUPLICATE, merge_duplicate
 from bridge.ports import Job, TallyDue, TrackerError
@@ -46,6 +47,8 @@ HANDLERS: dict[str, Callable[[Runtime, dict[str, Any]], None]] = {
     DELIVER_SUBMISSION: _deliver,
     SYNC: _sync,
     MERGE_DUPLICATE: _merge,
+    ADD_TO_BOARD: add_to_board,
+    BOARD_ITEM: apply_board_item,
 }
 
 
@@ -89,10 +92,12 @@ def write_tallies(runtime: Runtime, *, limit: int = TALLY_BATCH) -> int:
 
 
 def write_tally(runtime: Runtime, due: TallyDue) -> None:
-    """Edit (or create) the bridge's tally comment on one issue.
+    """Edit (or create) the bridge's tally comment on one issue, and its board's Votes.
 
     An issue without bridge votes gets no new tally; one that had a tally (its
     voters moved to the original of a duplicate, say) has it brought to zero.
+    When the app has a board and the issue is on it, the card's Votes field is
+    set to the total in the same step (coalesced alike).
     A failure is retried after the tally interval, so GitHub's trouble does
     not turn into a tight loop; votes that arrive meanwhile are not lost.
     """
@@ -111,6 +116,9 @@ def write_tally(runtime: Runtime, due: TallyDue) -> None:
         runtime.tracker.upsert_comment(
             app.repo, request.number, TALLY_MARKER, body, create=request.bridge_votes > 0
         )
+        project = board_of(app)
+        if project is not None:
+            runtime.tracker.set_board_votes(project, app.repo, request.number, request.total_votes)
     except TrackerError as error:
         log.warning("tally of %s#%d not written: %s", app.repo, request.number, error)
         store.record_tally(due.app, due.number, version=0, now=runtime.clock())

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from bridge.domain import Status
+from bridge.domain import DEFAULT_BOARD_STATUS_OPTIONS, Status
 from bridge.secrets import SecretResolver
 
 DEFAULT_CONFIG_PATH = "featurebridge.toml"
@@ -69,6 +69,10 @@ class ProjectConfig(_Strict):
     owner: Annotated[str, Field(min_length=1, max_length=39)]
     number: Annotated[int, Field(ge=1)]
     status_options: dict[str, Status] = {}
+
+    def board_options(self) -> dict[str, Status]:
+        """Status option names → status: SPEC's defaults, then ``status_options``."""
+        return {**DEFAULT_BOARD_STATUS_OPTIONS, **self.status_options}
 
 
 class GoogleFormsConfig(_Strict):
@@ -144,6 +148,8 @@ class Settings(BaseModel):
     server: ServerSettings = ServerSettings()
     apps: tuple[AppConfig, ...] = ()
     store_url: str = DEFAULT_STORE_URL
+    # The SQS job queue of the Lambda deployment; None under `serve` (a worker thread).
+    queue_url: str | None = None
     github: GitHubSettings = GitHubSettings()
     secrets: SecretResolver
 
@@ -179,6 +185,7 @@ class Settings(BaseModel):
             server=file_config.server,
             apps=tuple(file_config.apps),
             store_url=env.get("FEATUREBRIDGE_STORE") or DEFAULT_STORE_URL,
+            queue_url=env.get("FEATUREBRIDGE_QUEUE_URL") or None,
             github=GitHubSettings(
                 api_url=(env.get("GITHUB_API_URL") or DEFAULT_API_URL).rstrip("/"),
                 app_id=env.get("GITHUB_APP_ID") or None,

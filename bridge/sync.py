@@ -4,6 +4,8 @@ GitHub does not redeliver failed webhooks and sends none for reactions, so
 the index drifts; a sync pages through each app's issues (``state=all``,
 the app's labels, 100 per page: ``ceil(N/100)`` reads) and repairs status,
 labels, title and 👍, adds issues born on GitHub and drops those that left.
+An app with a board has its cards read first (``ceil(N/100)`` GraphQL reads),
+so each issue's Status option feeds its status.
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+from bridge.boards import board_options
 from bridge.domain import Request, SortOrder, Status
 from bridge.duplicates import merge_job
-from bridge.indexing import indexed_request
+from bridge.indexing import KEEP, indexed_request
 from bridge.ports import GitHubChanges, ListQuery
 from bridge.runtime import Runtime
 from bridge.settings import AppConfig
@@ -67,11 +70,13 @@ def sync_app(
     batch: list[Request] = []
     seen: set[int] = set()
     merges: list[int] = []
+    board = board_options(runtime, app)  # None: no board, or unreadable (keep the index's)
     for issue in runtime.tracker.iter_issues(app.repo, app.labels, state="all"):
         report.seen += 1
         seen.add(issue.number)
         existing = known.get(issue.number)
-        fresh = indexed_request(app, issue, existing, now=runtime.clock())
+        option = KEEP if board is None else board.get(issue.number)
+        fresh = indexed_request(app, issue, existing, now=runtime.clock(), board_option=option)
         newly_duplicate = existing is None or existing.status is not Status.DUPLICATE
         if fresh.status is Status.DUPLICATE and newly_duplicate and not dry_run:
             merges.append(issue.number)

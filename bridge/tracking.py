@@ -7,8 +7,12 @@ from datetime import datetime
 from pathlib import Path
 
 from bridge.ports import (
+    BoardItem,
+    BoardItemState,
+    BoardShape,
     IssueDraft,
     IssueTracker,
+    ProjectRef,
     TrackedIssue,
     TrackerHealth,
     TrackerNotConfiguredError,
@@ -66,6 +70,36 @@ class UnconfiguredTracker:
         raise TrackerNotConfiguredError(self._detail)
 
     def repo_labels(self, repo: str) -> frozenset[str]:
+        """Refuse, as for creating."""
+        raise TrackerNotConfiguredError(self._detail)
+
+    def add_to_board(
+        self,
+        project: ProjectRef,
+        repo: str,
+        number: int,
+        *,
+        node_id: str = "",
+        votes: int | None = None,
+    ) -> str:
+        """Refuse, as for creating."""
+        raise TrackerNotConfiguredError(self._detail)
+
+    def set_board_votes(self, project: ProjectRef, repo: str, number: int, votes: int) -> bool:
+        """Refuse, as for creating."""
+        raise TrackerNotConfiguredError(self._detail)
+
+    def iter_board_items(self, project: ProjectRef, repo: str) -> Iterator[BoardItem]:
+        """Refuse, as for creating."""
+        raise TrackerNotConfiguredError(self._detail)
+
+    def read_board_item(
+        self, repo: str, *, item_id: str, project_id: str, content_id: str
+    ) -> BoardItemState:
+        """Refuse, as for creating."""
+        raise TrackerNotConfiguredError(self._detail)
+
+    def board_shape(self, project: ProjectRef, repo: str) -> BoardShape:
         """Refuse, as for creating."""
         raise TrackerNotConfiguredError(self._detail)
 

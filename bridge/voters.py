@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import jwt
-
 from bridge.settings import AppConfig, Settings
 
 LEEWAY_SECONDS = 60
@@ -42,6 +40,8 @@ class Voter:
 
 def voter_from_token(token: str, app: AppConfig, settings: Settings, *, now: datetime) -> Voter:
     """Verify a voter token for ``app``; VoterError (401 or 403) says why not."""
+    import jwt  # PyJWT loads cryptography (~45 ms): only requests with a token pay for it
+
     secret = settings.secrets.get(app.voter_secret_env) if app.voter_secret_env else None
     if not secret:
         raise VoterError("forbidden", f"app {app.id!r} does not accept voter tokens")
@@ -68,6 +68,8 @@ def anonymous_voter(anonymous_id: str, app: AppConfig) -> Voter:
 
 
 def _decode(token: str, secret: str, now: datetime) -> dict[str, Any]:
+    import jwt
+
     # Expiry is checked here against ``now`` (not the wall clock), so tests and the
     # service agree on time; PyJWT checks the signature and the claims' types.
     claims: dict[str, Any] = jwt.decode(
@@ -128,6 +130,8 @@ def _text(value: object, limit: int) -> str | None:
 
 
 def _signed_for_another_app(token: str, app: AppConfig, settings: Settings, now: datetime) -> bool:
+    import jwt
+
     for other in settings.apps:
         if other.id == app.id or not other.voter_secret_env:
             continue

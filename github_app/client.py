@@ -16,13 +16,17 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from bridge.ports import (
+    BoardItem,
+    BoardItemState,
+    BoardShape,
     IssueDraft,
     OutcomeUnknownError,
+    ProjectRef,
     TrackedIssue,
     TrackerError,
     TrackerHealth,
@@ -30,6 +34,7 @@ from bridge.ports import (
 )
 from github_app.auth import AppCredentials, Clock, Credentials, TokenCredentials, split_repo
 from github_app.errors import error_for_response, error_for_transport
+from github_app.graphql import GraphQLAnswer, read_answer
 from github_app.mapping import (
     as_int,
     aware,
@@ -38,6 +43,7 @@ from github_app.mapping import (
     tracked_issue,
     unique_labels,
 )
+from github_app.projects import Boards
 
 if TYPE_CHECKING:
     import httpx
@@ -95,6 +101,7 @@ class GitHubIssueTracker:
         self._actor: str | None = None
         self._credentials: Credentials | None = None
         self._problem: str | None = None
+        self._boards = Boards(self._graphql)
         if not self.api_url.startswith(("https://", "http://")):
             self._problem = f"GITHUB_API_URL must be an http(s) URL, not {self.api_url!r}"
         elif app_id is not None or private_key_pem:
@@ -332,6 +339,40 @@ class GitHubIssueTracker:
                     found = (repo, int(match.group(1)))
         return found
 
+    # ------------------------------------------------------------ boards (github_app.projects)
+
+    def add_to_board(
+        self,
+        project: ProjectRef,
+        repo: str,
+        number: int,
+        *,
+        node_id: str = "",
+        votes: int | None = None,
+    ) -> str:
+        """Put the issue on the board and set its Votes; return the card's id."""
+        return self._boards.add(project, repo, number, node_id=node_id, votes=votes)
+
+    def set_board_votes(self, project: ProjectRef, repo: str, number: int, votes: int) -> bool:
+        """Set the Votes field of the issue's card; False when it has none."""
+        return self._boards.set_votes(project, repo, number, votes)
+
+    def iter_board_items(self, project: ProjectRef, repo: str) -> Iterator[BoardItem]:
+        """Every issue card on the board that is not archived, 100 per read."""
+        return self._boards.items(project, repo)
+
+    def read_board_item(
+        self, repo: str, *, item_id: str, project_id: str, content_id: str
+    ) -> BoardItemState:
+        """A webhook's card, its board and its issue, in one read."""
+        return self._boards.read_item(
+            repo, item_id=item_id, project_id=project_id, content_id=content_id
+        )
+
+    def board_shape(self, project: ProjectRef, repo: str) -> BoardShape:
+        """Who owns the board and which Status and Votes fields it has."""
+        return self._boards.shape(project, repo)
+
     def close(self) -> None:
         """Close the HTTP client (a later call opens a new one)."""
         with self._gh_lock:
@@ -399,6 +440,26 @@ class GitHubIssueTracker:
             ) from None
         except kit.NoAnswer as lost:
             raise error_for_transport(lost.cause, action=action, write=write) from lost.cause
+
+    def _graphql(
+        self,
+        query: str,
+        variables: Mapping[str, Any],
+        *,
+        repo: str,
+        action: str,
+        write: bool = False,
+    ) -> GraphQLAnswer:
+        """One GraphQL document as the installation of ``repo``."""
+        response = self._request(
+            "POST",
+            "/graphql",
+            repo=repo,
+            action=action,
+            json={"query": query, "variables": dict(variables)},
+            write=write,
+        )
+        return read_answer(response, action, now=self._clock())
 
     def _app_api(self, method: str, path: str, *, authorization: str, repo: str) -> Any:
         """The calls an App makes with its JWT (installation lookup, token)."""

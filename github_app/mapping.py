@@ -47,6 +47,7 @@ def tracked_issue(repo: str, data: Any) -> TrackedIssue:
         closed_at=timestamp(data["closed_at"]) if data.get("closed_at") else None,
         thumbs_up=as_int(reactions.get("+1", 0)) if isinstance(reactions, dict) else None,
         body=str(data.get("body") or ""),
+        node_id=str(data.get("node_id") or ""),
     )
 
 

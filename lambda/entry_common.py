@@ -15,12 +15,10 @@ life of the process, which is the life of the Lambda execution environment.
 from __future__ import annotations
 
 import logging
-import os
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from bridge.ports import Job, JobQueue
+    from bridge.ports import Job
     from bridge.runtime import Runtime
 
 QUEUE_URL_ENV = "FEATUREBRIDGE_QUEUE_URL"
@@ -46,17 +44,6 @@ class SweepOnlyQueue:
         return None
 
 
-def queue_from_env(env: Mapping[str, str]) -> JobQueue:
-    """SQS when ``FEATUREBRIDGE_QUEUE_URL`` names a queue, else the sweep-only stand-in."""
-    url = env.get(QUEUE_URL_ENV)
-    if url:
-        from bridge.queues_sqs import SQSJobQueue
-
-        return SQSJobQueue(url)
-    log.warning("%s is not set: deliveries wait for the scheduled sweep", QUEUE_URL_ENV)
-    return SweepOnlyQueue()
-
-
 def runtime() -> Runtime:
     """The process's runtime: settings, store, tracker and queue, built once."""
     global _runtime  # noqa: PLW0603 -- a per-process cache, the point of this module
@@ -65,7 +52,10 @@ def runtime() -> Runtime:
         from bridge.settings import Settings
 
         settings = Settings.from_env()
-        _runtime = build_runtime(settings, queue=queue_from_env(os.environ))
+        if not settings.queue_url:
+            log.warning("%s is not set: deliveries wait for the scheduled sweep", QUEUE_URL_ENV)
+        # With a queue URL build_runtime chooses SQS; without, jobs wait for the sweep.
+        _runtime = build_runtime(settings, queue=None if settings.queue_url else SweepOnlyQueue())
     return _runtime
 
 

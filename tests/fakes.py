@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from bridge.ports import (
+    BoardItem,
+    BoardItemState,
+    BoardShape,
     IssueDraft,
     Job,
     OutcomeUnknownError,
+    ProjectRef,
     TrackedIssue,
     TrackerError,
     TrackerHealth,
@@ -41,6 +47,10 @@ class FakeTracker:
         self.lock = threading.Lock()
         self.comments: dict[tuple[str, int], dict[int, str]] = {}
         self.comment_writes = 0
+        # Boards: (owner, number) -> {(repo, number): {"id", "status", "votes"}}.
+        self.boards: dict[tuple[str, int], dict[tuple[str, int], dict[str, Any]]] = {}
+        self.board_writes = 0
+        self.board_cards: dict[str, BoardItemState] = {}  # what read_board_item answers
 
     def health(self) -> TrackerHealth:
         return TrackerHealth(configured=True, detail="fake")
@@ -112,6 +122,48 @@ class FakeTracker:
 
     def repo_labels(self, repo: str) -> frozenset[str]:
         return frozenset(label for issue in self.issues.get(repo, []) for label in issue.labels)
+
+    def board(self, project: ProjectRef) -> dict[tuple[str, int], dict[str, Any]]:
+        return self.boards.setdefault((project.owner.lower(), project.number), {})
+
+    def add_to_board(  # type: ignore[no-untyped-def]
+        self, project: ProjectRef, repo: str, number: int, *, node_id="", votes=None
+    ) -> str:
+        card = self.board(project).setdefault(
+            (repo, number), {"id": f"PVTI_{repo}#{number}", "status": None, "votes": None}
+        )
+        self.board_writes += 1
+        if votes is not None:
+            card["votes"] = votes
+            self.board_writes += 1
+        return str(card["id"])
+
+    def set_board_votes(self, project: ProjectRef, repo: str, number: int, votes: int) -> bool:
+        card = self.board(project).get((repo, number))
+        if card is None:
+            return False
+        if card["votes"] != votes:
+            card["votes"] = votes
+            self.board_writes += 1
+        return True
+
+    def iter_board_items(self, project: ProjectRef, repo: str) -> Iterator[BoardItem]:
+        for (card_repo, number), card in self.board(project).items():
+            yield BoardItem(card_repo, number, card["status"])
+
+    def read_board_item(
+        self, repo: str, *, item_id: str, project_id: str, content_id: str
+    ) -> BoardItemState:
+        return self.board_cards.get(item_id, BoardItemState(None, None, False, None))
+
+    def board_shape(self, project: ProjectRef, repo: str) -> BoardShape:
+        return BoardShape(
+            owner="organization",
+            found=True,
+            status_type="SINGLE_SELECT",
+            status_options=("Todo", "In Progress", "Done"),
+            votes_type="NUMBER",
+        )
 
 
 class RecordingQueue:

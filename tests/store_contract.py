@@ -393,6 +393,51 @@ class StoreContract:
         assert (loaded.source, loaded.submission_id) == (Source.WIDGET, "s1")
         assert (loaded.bridge_votes, loaded.weighted_votes, loaded.total_votes) == (4, 9, 11)
 
+    def test_board_option_round_trips(self, store: IndexStore) -> None:
+        on_board = replace(request(1, status=Status.IN_PROGRESS), board_option="In Progress")
+        store.upsert_request(on_board)
+        store.upsert_request(request(2))
+        assert store.get_request("mobile", 1) == on_board
+        assert store.get_request("mobile", 2) == request(2)
+        listed = store.list_requests(ListQuery(app="mobile", sort=SortOrder.NEW, limit=10))
+        assert {r.number: r.board_option for r in listed.items} == {1: "In Progress", 2: None}
+        exported = store.export_requests(
+            apps=["mobile"], status=None, updated_since=None, limit=10, cursor=None
+        )
+        assert [r.board_option for r in exported.items] == ["In Progress", None]
+        store.upsert_request(replace(on_board, board_option=None))  # taken off the board
+        assert store.get_request("mobile", 1) == replace(on_board, board_option=None)
+
+    def test_github_sync_writes_the_board_option_and_votes_keep_it(self, store: IndexStore) -> None:
+        store.create_submission(submission("s1"), idempotency=None, now=T0)
+        delivered = replace(request(1), source=Source.WIDGET, submission_id="s1", bridge_votes=2)
+        store.mark_delivered("s1", delivered)
+        from_github = replace(
+            request(1, status=Status.PLANNED), source=Source.GITHUB, board_option="Planned"
+        )
+        store.record_github_changes(GitHubChanges(synced=[from_github]), delivery_id=None, now=T0)
+        store.add_vote(Vote("mobile", 1, "user-1", T0))
+        loaded = store.get_request("mobile", 1)
+        assert loaded is not None
+        assert (loaded.board_option, loaded.status, loaded.bridge_votes) == (
+            "Planned",
+            Status.PLANNED,
+            3,
+        )
+        assert (loaded.source, loaded.submission_id) == (Source.WIDGET, "s1")
+        moved = replace(from_github, board_option="Done", status=Status.COMPLETED)
+        store.record_github_changes(GitHubChanges(synced=[moved]), delivery_id=None, now=T0)
+        again = store.get_request("mobile", 1)
+        assert again is not None
+        assert (again.board_option, again.status, again.bridge_votes) == (
+            "Done",
+            Status.COMPLETED,
+            3,
+        )
+        off = replace(from_github, board_option=None, status=Status.OPEN)
+        store.record_github_changes(GitHubChanges(synced=[off]), delivery_id=None, now=T0)
+        assert store.get_request("mobile", 1).board_option is None  # type: ignore[union-attr]
+
     def test_installations_track_repositories(self, store: IndexStore) -> None:
         assert store.installed_repos() == frozenset()
         store.record_github_changes(

@@ -27,6 +27,5 @@ def test_every_subscribed_event_has_a_handler_and_vice_versa() -> None:
     manifest = yaml.safe_load(MANIFEST.read_text())
     handled = {event for event, _ in router.routes()}
     subscribed = set(manifest["default_events"])
-    # projects_v2_item handlers arrive with boards; until then the event is answered and ignored.
-    assert subscribed - {"projects_v2_item"} <= handled
+    assert subscribed <= handled
     assert handled - subscribed == ALWAYS_DELIVERED

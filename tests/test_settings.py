@@ -156,17 +156,19 @@ def test_secret_fetch_failure_names_the_variable_not_a_value() -> None:
 
 
 def test_ssm_indirection_through_botocore_stubber(monkeypatch: pytest.MonkeyPatch) -> None:
-    import boto3
+    import botocore.session
     from botocore.stub import Stubber
 
-    client = boto3.client("ssm", region_name="us-east-1")
+    client = botocore.session.get_session().create_client("ssm", region_name="us-east-1")
     stubber = Stubber(client)
     stubber.add_response(
         "get_parameter",
         {"Parameter": {"Name": "/fb/key", "Value": "s3cret", "Type": "SecureString"}},
         {"Name": "/fb/key", "WithDecryption": True},
     )
-    monkeypatch.setattr(boto3, "client", lambda service, **kw: client)
+    monkeypatch.setattr(
+        botocore.session.Session, "create_client", lambda self, service, **kw: client
+    )
     with stubber:
         resolver = SecretResolver({"GITHUB_WEBHOOK_SECRET_SSM_PARAMETER": "/fb/key"})
         assert resolver.get("GITHUB_WEBHOOK_SECRET") == "s3cret"

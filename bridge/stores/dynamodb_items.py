@@ -127,11 +127,13 @@ def request_item(request: Request) -> Item:
         item["submission_id"] = s(request.submission_id)
     if request.duplicate_of is not None:
         item["duplicate_of"] = n(request.duplicate_of)
+    if request.board_option is not None:
+        item["board_option"] = s(request.board_option)
     return item
 
 
 # Attributes a request item may lack (None in the Request).
-_OPTIONAL = ("closed_at", "submission_id", "duplicate_of")
+_OPTIONAL = ("closed_at", "submission_id", "duplicate_of", "board_option")
 # What only the bridge knows about a request: GitHub's changes never write these.
 BRIDGE_OWNED = frozenset({"bridge_votes", "weighted_votes", "source", "submission_id"})
 
@@ -179,6 +181,7 @@ def request_of(item: Item) -> Request:
         weighted_votes=number(item, "weighted_votes") or 0,
         duplicate_of=number(item, "duplicate_of"),
         trend=float(text(item, "trend") or 0.0),
+        board_option=text(item, "board_option"),
     )
 
 

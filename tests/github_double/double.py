@@ -12,6 +12,7 @@ from tests.github_double import graphql_api, shapes
 from tests.github_double.auth import Credentials, app_private_key_pem
 from tests.github_double.faults import FaultPlan
 from tests.github_double.openapi import description
+from tests.github_double.projects import Boards, BoardSeeding
 from tests.github_double.server import InProcessTransport, serve
 from tests.github_double.state import REACTIONS, Issue, Repo, World, utc_now
 from tests.github_double.wsgi import Call, DoubleApp
@@ -20,7 +21,7 @@ APP_PERMISSIONS = {"issues": "write", "metadata": "read", "organization_projects
 APP_EVENTS = ["issues", "issue_comment", "projects_v2_item"]
 
 
-class GitHubDouble:
+class GitHubDouble(BoardSeeding):
     """An in-memory GitHub (REST + GraphQL) for one test.
 
     Cheap to create: the API description, GraphQL schema and App key are loaded once
@@ -53,6 +54,9 @@ class GitHubDouble:
         self.violations: list[str] = []
         # Root GraphQL fields: name -> fn(info, **args). Features add theirs here.
         self.graphql_resolvers: dict[str, graphql_api.Resolver] = graphql_api.default_resolvers()
+        # Projects (v2) boards: seeded through BoardSeeding, served over GraphQL.
+        self.projects = Boards(self.world)
+        self.graphql_resolvers.update(self.projects.resolvers())
         # Manifest-flow codes not yet traded: code -> the manifest posted to GitHub (or None).
         self.manifest_codes: dict[str, dict[str, Any] | None] = {}
         self.wsgi_app = DoubleApp(self)

@@ -243,7 +243,9 @@ def issue_node(repo: Repo, issue: Issue) -> dict[str, Any]:
         "reactions": lambda _info, content=None, **a: connection(
             [{"__typename": "Reaction"}] * _reaction_count(issue, content), **a
         ),
-        "projectItems": lambda _info, **a: connection([], **a),
+        "projectItems": lambda info, includeArchived=True, **a: connection(
+            info.context.double.projects.items_of(issue, includeArchived), **a
+        ),
         "timelineItems": lambda _info, itemTypes=None, **a: connection(
             _duplicate_events(repo, issue, itemTypes), **a
         ),
@@ -323,7 +325,7 @@ def _visible(info: Any, record: Any) -> dict[str, Any] | None:
         return label_node(record)
     if isinstance(record, User):
         return actor_node(record)
-    return None
+    return ctx.double.projects.visible_node(ctx, record)  # boards: tests/github_double/projects
 
 
 def resolve_repository(info: Any, owner: str, name: str, **_: Any) -> dict[str, Any]:
