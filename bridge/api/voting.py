@@ -23,19 +23,18 @@ def token_voter(token: str, app: AppConfig) -> Voter:
 
 def voter_of(app: AppConfig, *, voter_token: str | None, anonymous_id: str | None) -> Voter:
     """The voter of a vote call; exactly one of token and anonymous id is required."""
-    if (voter_token is None) == (anonymous_id is None):
-        raise ApiError(
-            "validation_failed",
-            "give either voter_token or anonymous_id",
-            fields={"voter_token": "one of voter_token or anonymous_id is required"},
-        )
-    if voter_token is not None:
+    if voter_token is not None and anonymous_id is None:
         return token_voter(voter_token, app)
-    assert anonymous_id is not None  # noqa: S101 -- exactly one is set, checked above
-    try:
-        return anonymous_voter(anonymous_id, app)
-    except VoterError as error:
-        raise ApiError(error.code, error.message) from error
+    if anonymous_id is not None and voter_token is None:
+        try:
+            return anonymous_voter(anonymous_id, app)
+        except VoterError as error:
+            raise ApiError(error.code, error.message) from error
+    raise ApiError(
+        "validation_failed",
+        "give either voter_token or anonymous_id",
+        fields={"voter_token": "one of voter_token or anonymous_id is required"},
+    )
 
 
 def header_voter(app: AppConfig) -> Voter | None:
