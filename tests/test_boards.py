@@ -537,3 +537,15 @@ def test_adding_by_number_reads_the_node_id_and_rate_limits_are_retried_later(
     assert github_double.item_value(card, "Votes") == 3
     other = github_double.add_issue(REPO, "Not on the board", labels=LABELS)
     assert not runtime.tracker.set_board_votes(project, REPO, other["number"], 3)
+
+
+def test_boards_out_of_the_apps_reach_are_refused(
+    runtime: Runtime, github_double: GitHubDouble
+) -> None:
+    github_double.add_issue(REPO, "Dark mode", labels=LABELS)
+    github_double.add_project("alice", 1, org=False)  # user-owned: App tokens cannot reach it
+    github_double.add_project("other", 1)  # an organization the App is not installed on
+    for owner in ("alice", "other"):
+        with pytest.raises(TrackerError, match=f"could not read board {owner}/1"):
+            runtime.tracker.add_to_board(ProjectRef(owner, 1), REPO, 1)
+    assert github_double.projects.projects[("alice", 1)].items == []
