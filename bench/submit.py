@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from flask import Flask, jsonify, request  # noqa: E402
 
-from bridge.api.models import SubmissionIn  # noqa: E402
+from bridge.api.write_models import SubmissionIn  # noqa: E402
 from bridge.app import build_runtime, create_app  # noqa: E402
 from bridge.pacing import Budget, Pacer  # noqa: E402
 from bridge.settings import Settings  # noqa: E402

@@ -8,23 +8,24 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from flask import Flask
-from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bridge.api import export, github, ops, requests, votes
 from bridge.api.body import FLASK_BODY_LIMIT
 from bridge.api.errors import register_error_handlers
-from bridge.delivery import deliver
 from bridge.inline import InlineDelivery
 from bridge.pacing import Budget, Pacer
-from bridge.ports import IndexStore, IssueTracker, JobQueue
-from bridge.queues import ThreadJobQueue
 from bridge.runtime import Runtime
 from bridge.settings import Settings
 from bridge.stores import open_store
 from bridge.timeutil import utcnow
 from bridge.tracking import build_tracker
+
+if TYPE_CHECKING:
+    from bridge.domain import Submission
+    from bridge.ports import IndexStore, IssueTracker, JobQueue
 
 
 def build_runtime(
@@ -56,6 +57,8 @@ def default_queue(settings: Settings) -> JobQueue:
         from bridge.queues_sqs import SQSJobQueue
 
         return SQSJobQueue(settings.queue_url)
+    from bridge.queues import ThreadJobQueue
+
     return ThreadJobQueue()
 
 
@@ -63,15 +66,25 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     """The Flask application, wired to ``runtime`` (built from settings if absent)."""
     if runtime is None:
         runtime = build_runtime(settings or Settings.from_env())
-    app = Flask("featurebridge")
+    # No static folder: the service serves no files from its working directory.
+    app = Flask("featurebridge", static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = FLASK_BODY_LIMIT
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["featurebridge"] = runtime
     bound = runtime
-    app.extensions["featurebridge.inline"] = InlineDelivery(lambda sid: deliver(bound, sid))
+
+    def deliver_now(submission_id: str) -> Submission | None:
+        # Delivery (issue rendering, boards) loads with the first submission, not at start.
+        from bridge.delivery import deliver
+
+        return deliver(bound, submission_id)
+
+    app.extensions["featurebridge.inline"] = InlineDelivery(deliver_now)
     hops = runtime.settings.server.trusted_proxies
     if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops
         )

@@ -16,7 +16,7 @@ from datetime import timedelta
 from bridge.boards import add_to_board_job
 from bridge.domain import Request, Submission, belongs_to_app
 from bridge.indexing import indexed_request
-from bridge.ports import IssueDraft, OutcomeUnknownError, TrackedIssue, TrackerError
+from bridge.ports import IssueDraft, Job, OutcomeUnknownError, TrackedIssue, TrackerError
 from bridge.retry import retry_delay
 from bridge.runtime import Runtime
 from bridge.settings import AppConfig
@@ -27,6 +27,12 @@ log = logging.getLogger(__name__)
 # GitHub's clock and ours may disagree; look a little further back than needed.
 MARKER_LOOKBACK = timedelta(minutes=10)
 UNKNOWN_APP_RETRY = timedelta(hours=1)
+DELIVER_SUBMISSION = "deliver_submission"
+
+
+def deliver_job(submission_id: str) -> Job:
+    """The job that delivers one submission."""
+    return Job(DELIVER_SUBMISSION, {"submission_id": submission_id})
 
 
 def deliver(runtime: Runtime, submission_id: str) -> Submission | None:
@@ -47,6 +53,7 @@ def deliver(runtime: Runtime, submission_id: str) -> Submission | None:
     wait = runtime.pacer.reserve(runtime.tracker.pacing_key(app.repo))
     if wait > 0:
         store.postpone(submission_id, until=runtime.clock() + timedelta(seconds=wait))
+        runtime.queue.enqueue(deliver_job(submission_id), delay_seconds=wait)
         return pending
     now = runtime.clock()
     lease = timedelta(seconds=runtime.settings.server.delivery_lease_seconds)
@@ -70,6 +77,8 @@ def deliver(runtime: Runtime, submission_id: str) -> Submission | None:
             next_attempt_at=runtime.clock() + timedelta(seconds=delay),
             outcome_unknown=isinstance(error, OutcomeUnknownError),
         )
+        # Come back when due (on Lambda, rather than at the next scheduled sweep).
+        runtime.queue.enqueue(deliver_job(submission_id), delay_seconds=delay)
         return store.get_submission(submission_id)
     store.mark_delivered(submission_id, request_of(app, claimed, issue))
     if app.project is not None:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bridge.boards import ADD_TO_BOARD, BOARD_ITEM, add_to_board, apply_board_item, board_of
-from bridge.delivery import deliver
+from bridge.delivery import DELIVER_SUBMISSION, deliver
 from bridge.duplicates import MERGE_DUPLICATE, merge_duplicate
 from bridge.ports import Job, TallyDue, TrackerError
 from bridge.runtime import Runtime
@@ -20,8 +20,8 @@ from github_app.comments import TALLY_MARKER, render_tally
 
 log = logging.getLogger(__name__)
 
-DELIVER_SUBMISSION = "deliver_submission"
 SYNC = "sync"
+WRITE_TALLIES = "write_tallies"
 SWEEP_BATCH = 50
 TALLY_BATCH = 20
 
@@ -43,18 +43,23 @@ def _merge(runtime: Runtime, payload: dict[str, Any]) -> None:
     merge_duplicate(runtime, str(payload["app"]), int(payload["number"]))
 
 
+def _write_due_tallies(runtime: Runtime, payload: dict[str, Any]) -> None:
+    write_tallies(runtime)
+
+
 HANDLERS: dict[str, Callable[[Runtime, dict[str, Any]], None]] = {
     DELIVER_SUBMISSION: _deliver,
     SYNC: _sync,
     MERGE_DUPLICATE: _merge,
     ADD_TO_BOARD: add_to_board,
     BOARD_ITEM: apply_board_item,
+    WRITE_TALLIES: _write_due_tallies,
 }
 
 
-def deliver_job(submission_id: str) -> Job:
-    """The job that delivers one submission."""
-    return Job(DELIVER_SUBMISSION, {"submission_id": submission_id})
+def tally_job() -> Job:
+    """The job that writes whatever tallies are due (queued a tally interval after a vote)."""
+    return Job(WRITE_TALLIES)
 
 
 def sync_job(app_id: str | None = None) -> Job:

@@ -439,8 +439,12 @@ class Job:
 class JobQueue(Protocol):
     """Where slow work goes: a thread under ``serve``, SQS on Lambda."""
 
-    def enqueue(self, job: Job) -> None:
-        """Hand the job over; the outbox sweep recovers anything a queue loses."""
+    def enqueue(self, job: Job, *, delay_seconds: float = 0) -> None:
+        """Hand the job over, to run no sooner than ``delay_seconds`` from now.
+
+        The outbox sweep recovers anything a queue loses; a delay lets work that
+        is backing off come back when it is due rather than at the next sweep.
+        """
 
     def depth(self) -> int | None:
         """Jobs waiting, or None when the queue cannot tell cheaply."""

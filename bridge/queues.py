@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import logging
 import queue
 import threading
@@ -18,16 +20,31 @@ class ThreadJobQueue:
 
     def __init__(self) -> None:
         self._jobs: queue.Queue[Job] = queue.Queue()
+        self._delayed: list[tuple[float, int, Job]] = []  # a heap by due time
+        self._order = itertools.count()
+        self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def enqueue(self, job: Job) -> None:
-        """Hand a job to the worker thread."""
-        self._jobs.put(job)
+    def enqueue(self, job: Job, *, delay_seconds: float = 0) -> None:
+        """Hand a job to the worker thread, now or once the delay has passed."""
+        if delay_seconds <= 0:
+            self._jobs.put(job)
+            return
+        with self._lock:
+            heapq.heappush(
+                self._delayed, (time.monotonic() + delay_seconds, next(self._order), job)
+            )
 
     def depth(self) -> int | None:
-        """Jobs waiting in memory."""
-        return self._jobs.qsize()
+        """Jobs waiting in memory, delayed ones included."""
+        with self._lock:
+            return self._jobs.qsize() + len(self._delayed)
+
+    def _release_due(self, now: float) -> None:
+        with self._lock:
+            while self._delayed and self._delayed[0][0] <= now:
+                self._jobs.put(heapq.heappop(self._delayed)[2])
 
     def start(
         self,
@@ -48,6 +65,7 @@ class ThreadJobQueue:
         def loop() -> None:
             while not self._stop.is_set():
                 now = time.monotonic()
+                self._release_due(now)
                 for index, (every, job) in enumerate(periodic):
                     if now >= due[index]:
                         self._jobs.put(job)

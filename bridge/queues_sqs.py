@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -24,6 +25,9 @@ from bridge.ports import Job
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
+
+# SQS's own ceiling on DelaySeconds.
+MAX_DELAY_SECONDS = 900
 
 log = logging.getLogger(__name__)
 
@@ -110,11 +114,17 @@ class SQSJobQueue:
                     self._client = self._client_factory()
         return self._client
 
-    def enqueue(self, job: Job) -> None:
-        """Send the job; log and carry on when SQS refuses (the outbox sweep recovers it)."""
+    def enqueue(self, job: Job, *, delay_seconds: float = 0) -> None:
+        """Send the job; log and carry on when SQS refuses (the outbox sweep recovers it).
+
+        SQS delays a message by at most 15 minutes; longer waits end at the sweep.
+        """
         body = encode_job(job)
+        delay = max(0, min(MAX_DELAY_SECONDS, math.ceil(delay_seconds)))
         try:
-            self.client().send_message(QueueUrl=self.queue_url, MessageBody=body)
+            self.client().send_message(
+                QueueUrl=self.queue_url, MessageBody=body, DelaySeconds=delay
+            )
         except Exception as error:  # any SDK or network failure: the work is in the outbox
             log.warning(
                 "could not enqueue %s job (the scheduled sweep will pick it up): %s: %s",

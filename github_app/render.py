@@ -1,7 +1,8 @@
 """Issue rendering: the title, body, labels and hidden marker of a submission.
 
-Pure functions (SPEC §5): data in, text out, no I/O after the templates load at
-import. The fixed wording lives in ``github_app/templates/issue.toml``.
+Pure functions (SPEC §5): data in, text out, no I/O after the templates load on
+first use (not at import: a cold start that renders nothing never reads them).
+The fixed wording lives in ``github_app/templates/issue.toml``.
 
 Untrusted text reaches GitHub here, so the body is built to be inert:
 
@@ -24,6 +25,7 @@ import tomllib
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from importlib import resources
 from string import Template
 
@@ -46,7 +48,8 @@ _ZWSP = "\u200b"
 _ZWJ = "\u200d"
 
 
-def _load_templates() -> dict[str, Template]:
+@cache
+def _templates() -> dict[str, Template]:
     path = resources.files("github_app") / "templates" / "issue.toml"
     raw = tomllib.loads(path.read_text(encoding="utf-8"))
     flat: dict[str, Template] = {}
@@ -56,9 +59,6 @@ def _load_templates() -> dict[str, Template]:
         else:
             flat[key] = Template(str(value))
     return flat
-
-
-_T = _load_templates()
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,7 +166,9 @@ def _redact(text: str, email: str | None) -> str:
     email = (email or "").strip()
     if not email:
         return text
-    return re.sub(re.escape(email), _T["email_redacted"].template, text, flags=re.IGNORECASE)
+    return re.sub(
+        re.escape(email), _templates()["email_redacted"].template, text, flags=re.IGNORECASE
+    )
 
 
 def neutralise_mentions(text: str) -> str:
@@ -198,7 +200,7 @@ def _utf16_len(text: str) -> int:
 def _title(title: str, email: str | None) -> str:
     title = title.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
     title = _redact(_TITLE_SPACE_RE.sub(" ", title).strip(), email)
-    return _shorten(title, TITLE_LIMIT) or _T["untitled"].template
+    return _shorten(title, TITLE_LIMIT) or _templates()["untitled"].template
 
 
 def _description(text: str, email: str | None) -> str:
@@ -269,7 +271,7 @@ def _fit(description: str, assemble: Callable[[str], str]) -> str:
     body = assemble(description)
     if _utf16_len(body) <= BODY_LIMIT:
         return body
-    note = _T["truncated"].template
+    note = _templates()["truncated"].template
     units = BODY_LIMIT - _utf16_len(assemble(note))
     while True:
         kept = _close_open_fence(_cut(description, units).rstrip())
@@ -296,26 +298,26 @@ def _context(metadata: Mapping[str, str | int | float], email: str | None) -> st
     size = 0
     items = list(metadata.items())
     for index, (key, value) in enumerate(items):
-        row = _T["context_row"].substitute(
+        row = _templates()["context_row"].substitute(
             key=_inline(str(key), email, limit=_MAX_CELL_LENGTH),
             value=_inline(_metadata_text(value), email, limit=_MAX_CELL_LENGTH),
         )
         if size + len(row) > _CONTEXT_BUDGET:
-            rows.append(_T["context_omitted"].substitute(count=len(items) - index))
+            rows.append(_templates()["context_omitted"].substitute(count=len(items) - index))
             break
         rows.append(row)
         size += len(row) + 1
-    return _T["context"].substitute(rows="\n".join(rows))
+    return _templates()["context"].substitute(rows="\n".join(rows))
 
 
 def _footer(app_name: str, source: Source, name: str | None, email: str | None) -> str:
     app = _inline(_TITLE_SPACE_RE.sub(" ", app_name).strip(), email, limit=_MAX_NAME_LENGTH)
-    channel = _T[f"channels.{source.value}"].substitute(app=app)
+    channel = _templates()[f"channels.{source.value}"].substitute(app=app)
     name = _TITLE_SPACE_RE.sub(" ", name or "").strip()
     if not name:
-        return _T["footer"].substitute(channel=channel)
+        return _templates()["footer"].substitute(channel=channel)
     shown = _inline(name, email, limit=_MAX_NAME_LENGTH)
-    return _T["footer_with_name"].substitute(name=shown, channel=channel)
+    return _templates()["footer_with_name"].substitute(name=shown, channel=channel)
 
 
 def render_issue(
@@ -342,11 +344,13 @@ def render_issue(
     footer = _footer(app_name, source, content.name if show_submitter_name else None, email)
 
     def assemble(description: str) -> str:
-        return _T["body"].substitute(
+        return _templates()["body"].substitute(
             description=description, context=context, footer=footer, marker=marker
         )
 
-    description = _description(content.description, email) or _T["empty_description"].template
+    description = (
+        _description(content.description, email) or _templates()["empty_description"].template
+    )
     return RenderedIssue(
         title=_title(content.title, email),
         body=_fit(description, assemble),

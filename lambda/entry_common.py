@@ -35,7 +35,7 @@ class SweepOnlyQueue:
     lost; delivery only waits for the next sweep instead of the next second.
     """
 
-    def enqueue(self, job: Job) -> None:
+    def enqueue(self, job: Job, *, delay_seconds: float = 0) -> None:
         """Log and let the sweep find the work."""
         log.info("no %s: %s job left to the scheduled sweep", QUEUE_URL_ENV, job.kind)
 

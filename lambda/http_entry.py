@@ -6,12 +6,18 @@ Mangum directly (it is WSGI, Mangum speaks ASGI), and ``lifespan="off"``
 because a WSGI app has no lifespan events to run.
 
 Everything is built on the first invocation and kept for the process:
-importing this module only imports the standard library.
+importing this module only imports the standard library. That first build runs
+with the cyclic garbage collector paused, and what it built is then frozen
+(``gc.freeze``): it lives as long as the process, so collections while
+importing (about a hundred of them, ~5% of a cold start) and every later full
+collection would only walk it again to find it alive.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import gc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from entry_common import runtime
@@ -25,6 +31,7 @@ Adapter = Callable[[dict[str, Any], Any], dict[str, Any]]
 WSGI_WORKERS = 1
 
 _adapter: tuple[Runtime, Adapter] | None = None
+_first_build = True
 
 
 def build_adapter(wsgi_app: Any) -> Adapter:
@@ -38,13 +45,36 @@ def build_adapter(wsgi_app: Any) -> Adapter:
     return adapter
 
 
+@contextmanager
+def process_startup() -> Iterator[None]:
+    """Pause the cyclic GC while the process's first build runs, then freeze what it built.
+
+    Once per process (tests rebuild adapters: they pass through), and only when
+    the collector is on. Garbage cycles made while building stay frozen too;
+    measured, they are about a thousand memory blocks, once.
+    """
+    global _first_build  # noqa: PLW0603 -- once per process
+    if not (_first_build and gc.isenabled()):
+        yield
+        return
+    _first_build = False
+    gc.disable()
+    try:
+        yield
+        gc.freeze()
+    finally:
+        gc.enable()
+
+
 def adapter() -> Adapter:
     """The process's adapter, rebuilt only when the runtime is replaced (tests)."""
     global _adapter  # noqa: PLW0603 -- a per-process cache
-    current = runtime()
-    if _adapter is None or _adapter[0] is not current:
+    if _adapter is not None and _adapter[0] is runtime():
+        return _adapter[1]
+    with process_startup():
         from bridge.app import create_app
 
+        current = runtime()
         _adapter = (current, build_adapter(create_app(current.settings, current)))
     return _adapter[1]
 

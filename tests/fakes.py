@@ -171,9 +171,11 @@ class RecordingQueue:
 
     def __init__(self) -> None:
         self.jobs: list[Job] = []
+        self.delays: list[float] = []
 
-    def enqueue(self, job: Job) -> None:
+    def enqueue(self, job: Job, *, delay_seconds: float = 0) -> None:
         self.jobs.append(job)
+        self.delays.append(delay_seconds)
 
     def depth(self) -> int | None:
         return len(self.jobs)

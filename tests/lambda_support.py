@@ -49,6 +49,10 @@ def entries(monkeypatch: pytest.MonkeyPatch) -> Iterator[Entries]:
     loaded = Entries(*modules)
     loaded.common.use_runtime(None)
     loaded.http._adapter = None
+    # The GC pause and freeze are for a real process's first build; the test
+    # process builds many adapters and keeps its collector as it is
+    # (tests/test_lambda_coldstart.py checks the pause in a fresh interpreter).
+    monkeypatch.setattr(loaded.http, "_first_build", False)
     yield loaded
     loaded.common.use_runtime(None)
     loaded.http._adapter = None

@@ -132,3 +132,9 @@ def test_random_query_parameters_never_produce_a_500(
 def test_random_bytes_never_produce_a_500(client: FlaskClient, raw: bytes) -> None:
     response = client.post("/v1/apps/mobile/requests", data=raw, content_type="application/json")
     assert response.status_code < 500
+
+
+def test_nothing_is_served_from_the_working_directory(client: FlaskClient) -> None:
+    response = client.get("/static/featurebridge.example.toml")
+    assert response.status_code == 404
+    assert response.get_json()["error"]["code"] == "not_found"

@@ -88,7 +88,12 @@ def test_github_down_answers_202_and_queues(
     body = response.get_json()
     assert body == {"id": body["id"], "status": "open", "delivery": "queued"}
     assert isinstance(runtime.queue, RecordingQueue)
-    assert [job.payload for job in runtime.queue.jobs] == [{"submission_id": body["id"]}]
+    # The failed inline attempt asks to come back after its backoff; the answer queues it too.
+    assert {job.kind for job in runtime.queue.jobs} == {"deliver_submission"}
+    assert {tuple(job.payload.items()) for job in runtime.queue.jobs} == {
+        (("submission_id", body["id"]),)
+    }
+    assert sorted(delay > 0 for delay in runtime.queue.delays) == [False, True]
     # Queued submissions are not listed until they are on GitHub.
     assert client.get(URL).get_json()["items"] == []
 

@@ -7,9 +7,9 @@ from datetime import timedelta
 from pathlib import Path
 
 from bridge.app import build_runtime
-from bridge.delivery import deliver
+from bridge.delivery import DELIVER_SUBMISSION, deliver, deliver_job
 from bridge.domain import Delivery, Source, SubmissionContent
-from bridge.jobs import DELIVER_SUBMISSION, deliver_job, run_job, sweep_outbox
+from bridge.jobs import run_job, sweep_outbox
 from bridge.ports import TrackerError
 from bridge.runtime import Runtime
 from bridge.settings import Settings
@@ -195,3 +195,35 @@ def test_unknown_job_kind_is_an_error(runtime: Runtime) -> None:
 
     with pytest.raises(UnknownJobError):
         run_job(runtime, Job("nope"))
+
+
+def test_a_failed_attempt_asks_to_come_back_when_due(
+    runtime: Runtime, tracker: FakeTracker, clock: FakeClock
+) -> None:
+    tracker.fail_next.append(TrackerError("secondary rate limit", retry_after=90))
+    sid = _submit(runtime)
+    deliver(runtime, sid)
+    assert isinstance(runtime.queue, RecordingQueue)
+    assert [job.payload for job in runtime.queue.jobs] == [{"submission_id": sid}]
+    assert runtime.queue.delays[0] >= 90
+
+
+def test_thread_queue_holds_delayed_jobs_until_due() -> None:
+    import time
+
+    from bridge.ports import Job
+    from bridge.queues import ThreadJobQueue
+
+    queue = ThreadJobQueue()
+    ran: list[str] = []
+    queue.enqueue(Job("later"), delay_seconds=0.3)
+    queue.enqueue(Job("now"))
+    assert queue.depth() == 2
+    queue.start(lambda job: ran.append(job.kind), lambda: 0, sweep_every=0.05)
+    time.sleep(0.15)
+    assert ran == ["now"]
+    deadline = time.monotonic() + 5
+    while ran != ["now", "later"] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    queue.stop()
+    assert ran == ["now", "later"]

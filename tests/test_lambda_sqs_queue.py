@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from bridge.jobs import deliver_job
+from bridge.delivery import deliver_job
 from bridge.ports import Job
 from bridge.queues_sqs import JobFormatError, SQSJobQueue, decode_job, encode_job
 from tests.moto_server import moto_endpoint  # noqa: F401
@@ -122,3 +122,30 @@ def test_default_client_is_built_once_from_the_environment(
     assert queue.client() is queue.client()
     [message] = sqs_client.receive_message(QueueUrl=queue_url)["Messages"]
     assert decode_job(message["Body"]) == deliver_job("from-env")
+
+
+def test_a_delayed_job_arrives_only_after_its_delay(sqs_client: SQSClient, queue_url: str) -> None:
+    import time
+
+    queue = SQSJobQueue(queue_url, client=sqs_client)
+    queue.enqueue(deliver_job("later"), delay_seconds=1.2)
+    assert sqs_client.receive_message(QueueUrl=queue_url).get("Messages", []) == []
+    time.sleep(2.1)
+    [message] = sqs_client.receive_message(QueueUrl=queue_url, WaitTimeSeconds=1)["Messages"]
+    assert decode_job(message["Body"]).payload == {"submission_id": "later"}
+
+
+def test_delays_beyond_sqs_ceiling_are_capped() -> None:
+    import botocore.session
+    from botocore.stub import ANY, Stubber
+
+    client = botocore.session.get_session().create_client("sqs", region_name="us-east-1")
+    url = "https://sqs.us-east-1.amazonaws.com/123456789012/jobs"
+    with Stubber(client) as stubber:
+        stubber.add_response(
+            "send_message",
+            {"MessageId": "m1", "MD5OfMessageBody": "0" * 32},
+            {"QueueUrl": url, "MessageBody": ANY, "DelaySeconds": 900},
+        )
+        SQSJobQueue(url, client=client).enqueue(deliver_job("s1"), delay_seconds=4000)
+        stubber.assert_no_pending_responses()

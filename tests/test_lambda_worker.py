@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from bridge.app import build_runtime
+from bridge.delivery import deliver_job
 from bridge.domain import Delivery, Source, SubmissionContent
-from bridge.jobs import deliver_job
 from bridge.queues_sqs import SQSJobQueue, encode_job
 from bridge.runtime import Runtime
 from bridge.settings import Settings

@@ -295,3 +295,14 @@ def test_token_age_uses_the_configured_maximum(client: FlaskClient, clock: FakeC
     assert client.post(VOTES, json={"voter_token": old}).status_code == 200
     clock.advance(timedelta(minutes=3).total_seconds())
     assert client.post(VOTES, json={"voter_token": old}).status_code == 401
+
+
+def test_a_changed_vote_asks_for_the_tally_after_the_interval(
+    client: FlaskClient, clock: FakeClock, runtime: Runtime
+) -> None:
+    body = {"voter_token": token(clock)}
+    client.post(VOTES, json=body)
+    client.post(VOTES, json=body)  # a repeat changes nothing: no second job
+    assert isinstance(runtime.queue, RecordingQueue)
+    assert [job.kind for job in runtime.queue.jobs] == ["write_tallies"]
+    assert runtime.queue.delays == [61.0]

@@ -10,35 +10,21 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Sequence
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, request
-from pydantic import (
-    AwareDatetime,
-    BaseModel,
-    ConfigDict,
-    Field,
-    StringConstraints,
-    ValidationError,
-    field_validator,
-)
+from pydantic import ValidationError
 
 from bridge.api.access import require_operator, runtime
 from bridge.api.cursor import decode_cursor, encode_cursor
 from bridge.api.errors import ApiError, fields_of
-from bridge.domain import Request, Status
-from bridge.export import (
-    DEFAULT_PAGE_SIZE,
-    MAX_PAGE_SIZE,
-    MEDIA_TYPES,
-    ExportFormat,
-    parse_since,
-    serialise,
-    walk_pages,
-)
 from bridge.ports import InvalidCursorError, Page, StoreError
 from bridge.settings import AppConfig, Settings
+
+if TYPE_CHECKING:
+    from bridge.api.export_models import ExportParams
+    from bridge.domain import Request
 
 log = logging.getLogger(__name__)
 
@@ -50,113 +36,15 @@ blueprint = Blueprint("export", __name__)
 PAGE_BODY_BYTES = 3 * 1024 * 1024
 
 
-# --------------------------------------------------------------------------- models
-
-
-class ExportParams(BaseModel):
-    """Query parameters of the export."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    app: list[Annotated[str, StringConstraints(max_length=100)]] = Field(
-        default_factory=list, description="repeatable: ?app=a&app=b; default every app"
-    )
-    format: ExportFormat = Field(
-        default=ExportFormat.JSON,
-        description="json (one document), jsonl (one request per line) or csv (text/csv)",
-    )
-    status: Status | None = None
-    since: AwareDatetime | None = Field(
-        default=None,
-        description="ISO 8601 date or time (UTC when it has no offset): "
-        "only requests with updated_at at or after it",
-    )
-    limit: Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE)] = Field(
-        default=DEFAULT_PAGE_SIZE,
-        description="rows per page, at most 10,000; a page may hold fewer "
-        "(it also stays under 3 MiB): follow next_cursor or the Link header",
-    )
-    cursor: Annotated[str, StringConstraints(max_length=1000)] | None = Field(
-        default=None, description="next_cursor (or the Link header) of the previous page"
-    )
-    stream: bool = Field(
-        default=False,
-        description="every page in one streamed response (featurebridge serve; "
-        "not on Lambda, whose responses are capped at 6 MB); not with cursor",
-    )
-
-    @field_validator("since", mode="before")
-    @classmethod
-    def _iso_8601(cls, value: object) -> object:
-        return parse_since(value) if isinstance(value, str) else value
-
-
-class ExportRow(BaseModel):
-    """One exported request: an element of ``requests``, a JSONL line, a CSV row."""
-
-    app: str
-    number: int
-    title: str
-    status: Status
-    labels: list[str] = Field(description="CSV: joined with ';'")
-    github_thumbs_up: int
-    bridge_votes: int
-    total_votes: int
-    weighted_votes: int
-    unique_voters: int = Field(description="distinct bridge voters")
-    created_at: str
-    updated_at: str
-    closed_at: str | None
-    url: str
-    category: str | None = Field(description="from the AI analysis; null until analysed")
-    priority: str | None = Field(description="from the AI analysis; null until analysed")
-
-
-class ExportApp(BaseModel):
-    """An exported app."""
-
-    id: str
-    name: str
-    repo: str
-
-
-class ExportTotals(BaseModel):
-    """Sums over the rows of this response: one page, or the whole stream."""
-
-    requests: int
-    github_thumbs_up: int
-    bridge_votes: int
-    total_votes: int
-
-
-class ExportDocument(BaseModel):
-    """Aggregated vote data (format=json); ``totals`` covers this response's rows only."""
-
-    exported_at: str
-    apps: list[ExportApp]
-    requests: list[ExportRow]
-    totals: ExportTotals
-    next_cursor: str | None = Field(description="the next page; null on the last page")
-
-
-EXPORT_DESCRIPTION = (
-    "Operator only (Authorization: Bearer FEATUREBRIDGE_ADMIN_TOKEN). Requests of the "
-    "chosen apps ordered by app then number, with their vote counts; never names or "
-    'emails. Pages: next_cursor in JSON, and a Link: <url>; rel="next" header in every '
-    "format while more rows remain. JSON totals are sums over the rows of this response "
-    "(one page), not the whole export. CSV has a header row, labels joined with ';', and "
-    "text cells starting with =, +, -, @, tab or CR prefixed with ' (formula injection). "
-    "stream=true sends every page in one response under featurebridge serve; on Lambda "
-    "(6 MB responses) use pages."
-)
-
-
 # --------------------------------------------------------------------------- the route
 
 
 @blueprint.get("/v1/export")
 def export() -> Response:
     """A page of the export, or (``stream=true``) the whole export streamed."""
+    # Imported here, not at start: only operators export (see export_models).
+    from bridge.export import MEDIA_TYPES, serialise
+
     require_operator()
     params = _params()
     if params.stream and params.cursor:
@@ -211,6 +99,8 @@ def export() -> Response:
 
 
 def _pages_from(first: Page, fetch: Callable[[str | None], Page]) -> Iterator[Sequence[Request]]:
+    from bridge.export import walk_pages
+
     yield first.items
     if first.next_cursor is not None:
         yield from walk_pages(fetch, first.next_cursor)
@@ -246,6 +136,8 @@ def _next_url(cursor: str) -> str:
 
 
 def _params() -> ExportParams:
+    from bridge.api.export_models import ExportParams
+
     values: dict[str, Any] = {key: request.args.get(key) for key in request.args}
     values["app"] = request.args.getlist("app")
     try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 from flask import Blueprint, Response, jsonify, request
@@ -12,9 +12,9 @@ from flask import Blueprint, Response, jsonify, request
 from bridge.api.access import runtime
 from bridge.api.body import read_raw
 from bridge.api.errors import ApiError
-from bridge.github_events import follow_ups, router
-from github_app.mapping import PayloadError
-from github_app.webhooks import WebhookEvent, verify_signature
+
+if TYPE_CHECKING:
+    from github_app.webhooks import WebhookEvent
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +26,11 @@ WEBHOOK_BODY_LIMIT = 5 * 1024 * 1024
 @blueprint.post("/github/webhooks")
 def receive() -> tuple[Response, int]:
     """Answer GitHub fast; the effect and the delivery id are stored together."""
+    # The event handlers (and what they import) load with the first delivery, not at start.
+    from bridge.github_events import follow_ups, router
+    from github_app.mapping import PayloadError
+    from github_app.webhooks import WebhookEvent, verify_signature
+
     # Webhooks may be far larger than API bodies; read one byte past the limit to see it.
     request.max_content_length = WEBHOOK_BODY_LIMIT + 1
     name = request.headers.get("X-GitHub-Event", "")

@@ -8,18 +8,10 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from bridge.api.export import EXPORT_DESCRIPTION, ExportDocument, ExportParams, ExportRow
-from bridge.api.models import (
-    ErrorOut,
-    Health,
-    ListParams,
-    RequestList,
-    RequestOut,
-    SubmissionIn,
-    SubmissionOut,
-    VoteIn,
-    VoteOut,
-)
+from bridge.api.export_models import EXPORT_DESCRIPTION, ExportDocument, ExportParams, ExportRow
+from bridge.api.models import ErrorOut, ListParams, RequestList, RequestOut
+from bridge.api.ops import Health
+from bridge.api.write_models import SubmissionIn, SubmissionOut, VoteIn, VoteOut
 
 REF_TEMPLATE = "#/components/schemas/{model}"
 

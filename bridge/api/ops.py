@@ -2,22 +2,31 @@
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
-
 from flask import Blueprint, Response, jsonify, request
+from pydantic import BaseModel, Field
 
 from bridge.api.access import require_operator, runtime
 from bridge.api.errors import ApiError
-from bridge.api.models import Health
-from bridge.api.openapi import build_openapi
-from bridge.jobs import sync_job
 from bridge.ports import StoreError
 
 blueprint = Blueprint("ops", __name__)
 
 
+# Here rather than in bridge.api.models: /healthz is what a cold start answers
+# first, and it should build this model only, not the rest of the API's.
+class Health(BaseModel):
+    """Each dependency's state."""
+
+    status: str = Field(description="ok, degraded (works, something waits) or down")
+    index: dict[str, object]
+    github: dict[str, object]
+    queue: dict[str, object]
+
+
 def service_version() -> str:
     """The installed distribution's version."""
+    from importlib.metadata import PackageNotFoundError, version
+
     try:
         return version("featurebridge")
     except PackageNotFoundError:
@@ -56,6 +65,8 @@ def healthz() -> tuple[Response, int]:
 @blueprint.post("/v1/sync")
 def sync() -> tuple[Response, int]:
     """Queue a reconciliation of the index with GitHub (``?app=`` for one app)."""
+    from bridge.jobs import sync_job
+
     require_operator()
     rt = runtime()
     app_id = request.args.get("app")
@@ -70,6 +81,9 @@ def sync() -> tuple[Response, int]:
 @blueprint.get("/openapi.json")
 def openapi() -> Response:
     """The OpenAPI 3.1 description of this API."""
+    # Its operations table loads every model of the API: only when asked for.
+    from bridge.api.openapi import build_openapi
+
     document = build_openapi(
         server_url=runtime().settings.server.public_url, version=service_version()
     )

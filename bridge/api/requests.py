@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Response, jsonify, request, url_for
 from pydantic import ValidationError
@@ -19,14 +19,16 @@ from bridge.api.body import read_body
 from bridge.api.cors import install_cors
 from bridge.api.cursor import decode_cursor, encode_cursor
 from bridge.api.errors import ApiError, fields_of
-from bridge.api.models import ListParams, RequestList, RequestOut, SubmissionIn, SubmissionOut
 from bridge.api.voting import header_voter, token_voter
 from bridge.domain import Delivery, Source, Status, Submission, SubmissionContent
-from bridge.jobs import deliver_job
 from bridge.ports import IdempotencyConflictError, InvalidCursorError, ListQuery
 from bridge.ranking import title_words
 from bridge.settings import AppConfig
-from bridge.submissions import accept, fingerprint
+
+# The API's models, delivery and submission rules are imported by the views that
+# use them: a cold start answering one route builds only what that route needs.
+if TYPE_CHECKING:
+    from bridge.api.models import ListParams, RequestOut
 
 blueprint = Blueprint("requests", __name__)
 install_cors(blueprint)
@@ -37,6 +39,8 @@ _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 @blueprint.get("/v1/apps/<app_id>/requests")
 def list_requests(app_id: str) -> Response:
     """A page of the app's requests from the index."""
+    from bridge.api.models import ListParams, RequestList, RequestOut
+
     app = visible_app(app_id)
     params = _query(ListParams)
     words = title_words(params.q or "")
@@ -68,6 +72,8 @@ def list_requests(app_id: str) -> Response:
 @blueprint.get("/v1/apps/<app_id>/requests/<int:number>")
 def show_request(app_id: str, number: int) -> Response:
     """One request of the index."""
+    from bridge.api.models import RequestOut
+
     app = visible_app(app_id)
     found = runtime().store.get_request(app.id, number)
     if found is None:
@@ -79,6 +85,10 @@ def show_request(app_id: str, number: int) -> Response:
 @blueprint.post("/v1/apps/<app_id>/requests")
 def submit_request(app_id: str) -> tuple[Response, int] | Response:
     """Accept a submission: committed before answering, delivered now or queued."""
+    from bridge.api.write_models import SubmissionIn
+    from bridge.delivery import deliver_job
+    from bridge.submissions import accept, fingerprint
+
     app = app_or_404(app_id)
     key = _idempotency_key()
     raw = read_body()
@@ -136,6 +146,8 @@ def _with_voted(app: AppConfig, items: list[RequestOut]) -> list[RequestOut]:
 
 
 def _submission_answer(app: AppConfig, submission: Submission) -> tuple[Response, int]:
+    from bridge.api.write_models import SubmissionOut
+
     if submission.number is None:
         body = SubmissionOut(id=submission.id, status=Status.OPEN, delivery=Delivery.QUEUED)
         return jsonify(body.model_dump(mode="json", exclude_none=True)), 202

@@ -9,9 +9,9 @@ from bridge.api.access import app_or_404, enforce_rate_limit, runtime
 from bridge.api.body import read_body
 from bridge.api.cors import install_cors
 from bridge.api.errors import ApiError, fields_of
-from bridge.api.models import VoteIn, VoteOut
 from bridge.api.voting import voter_of
 from bridge.domain import Request, Vote, accepts_votes
+from bridge.ports import TALLY_INTERVAL
 
 blueprint = Blueprint("votes", __name__)
 install_cors(blueprint)
@@ -20,6 +20,9 @@ VOTES = "/v1/apps/<app_id>/requests/<int:number>/votes"
 
 
 def _vote_call(app_id: str, number: int) -> tuple[Request, str, int]:
+    # Models and jobs load with the first vote, not at start (cold starts).
+    from bridge.api.write_models import VoteIn
+
     app = app_or_404(app_id)
     try:
         body = VoteIn.model_validate(read_body())
@@ -35,6 +38,8 @@ def _vote_call(app_id: str, number: int) -> tuple[Request, str, int]:
 
 
 def _answer(request: Request, voted: bool) -> Response:
+    from bridge.api.write_models import VoteOut
+
     return jsonify(
         VoteOut(
             github_thumbs_up=request.github_thumbs_up,
@@ -55,6 +60,7 @@ def vote(app_id: str, number: int) -> Response:
     result = rt.store.add_vote(Vote(found.app, number, voter, rt.clock(), weight=weight))
     if result is None:
         raise ApiError("not_found", f"no request #{number} in app {found.app!r}")
+    _tally_later(result[1])
     return _answer(result[0], True)
 
 
@@ -66,4 +72,17 @@ def unvote(app_id: str, number: int) -> Response:
     result = rt.store.remove_vote(found.app, number, voter, now=rt.clock())
     if result is None:
         raise ApiError("not_found", f"no request #{number} in app {found.app!r}")
+    _tally_later(result[1])
     return _answer(result[0], False)
+
+
+def _tally_later(changed: bool) -> None:
+    """Ask for the tally once the coalescing interval has surely passed.
+
+    Under ``serve`` the worker's sweep would find it anyway; on Lambda this
+    is what writes it within a minute rather than at the next schedule.
+    """
+    if changed:
+        from bridge.jobs import tally_job
+
+        runtime().queue.enqueue(tally_job(), delay_seconds=TALLY_INTERVAL.total_seconds() + 1)

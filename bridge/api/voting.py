@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask import request
 
 from bridge.api.access import runtime
 from bridge.api.errors import ApiError
 from bridge.settings import AppConfig
-from bridge.voters import Voter, VoterError, anonymous_voter, voter_from_token
+
+if TYPE_CHECKING:
+    from bridge.voters import Voter
 
 VOTER_HEADER = "X-Featurebridge-Voter"
 
 
 def token_voter(token: str, app: AppConfig) -> Voter:
     """The voter a token names, or 401/403."""
+    # Loaded when a token is first presented: most listings carry none.
+    from bridge.voters import VoterError, voter_from_token
+
     rt = runtime()
     try:
         return voter_from_token(token, app, rt.settings, now=rt.clock())
@@ -23,6 +30,8 @@ def token_voter(token: str, app: AppConfig) -> Voter:
 
 def voter_of(app: AppConfig, *, voter_token: str | None, anonymous_id: str | None) -> Voter:
     """The voter of a vote call; exactly one of token and anonymous id is required."""
+    from bridge.voters import VoterError, anonymous_voter
+
     if voter_token is not None and anonymous_id is None:
         return token_voter(voter_token, app)
     if anonymous_id is not None and voter_token is None:

@@ -1,0 +1,92 @@
+"""Pydantic models of the write routes: submitting a request, voting on one.
+
+Imported by those views on their first call and by the OpenAPI builder.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    StringConstraints,
+    field_validator,
+)
+
+from bridge.domain import Delivery, Status
+
+METADATA_MAX_ENTRIES = 20
+METADATA_MAX_BYTES = 2048
+
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)]
+MetadataKey = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+MetadataValue = StrictStr | StrictInt | StrictFloat
+
+
+class SubmissionIn(BaseModel):
+    """A feature request as a person submits it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: Title = Field(description="1-256 characters after trimming")
+    description: Annotated[str, StringConstraints(max_length=60_000)] = ""
+    email: (
+        Annotated[
+            str,
+            StringConstraints(
+                strip_whitespace=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+            ),
+        ]
+        | None
+    ) = Field(default=None, description="private: kept in the index, never sent to GitHub")
+    name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = Field(
+        default=None, description="private unless the app sets show_submitter_name"
+    )
+    voter_token: Annotated[str, StringConstraints(max_length=4096)] | None = None
+    metadata: dict[MetadataKey, MetadataValue] = Field(
+        default_factory=dict,
+        description="flat context shown on the issue: at most 20 values, 2 KiB; no personal data",
+    )
+
+    @field_validator("metadata")
+    @classmethod
+    def _metadata_size(cls, value: dict[str, str | int | float]) -> dict[str, str | int | float]:
+        if len(value) > METADATA_MAX_ENTRIES:
+            raise ValueError(f"at most {METADATA_MAX_ENTRIES} entries")
+        if len(json.dumps(value, ensure_ascii=False).encode()) > METADATA_MAX_BYTES:
+            raise ValueError(f"at most {METADATA_MAX_BYTES} bytes in all")
+        return value
+
+
+class SubmissionOut(BaseModel):
+    """The state of a submission: delivered (201) or queued (202)."""
+
+    id: str = Field(description="submission id, the one in the issue's marker")
+    status: Status
+    delivery: Delivery
+    number: int | None = None
+    url: str | None = None
+
+
+class VoteIn(BaseModel):
+    """Who votes: a voter token from the host app, or an anonymous browser id."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    voter_token: Annotated[str, StringConstraints(min_length=1, max_length=4096)] | None = None
+    anonymous_id: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
+
+
+class VoteOut(BaseModel):
+    """The request's counts after the vote, and whether this voter's vote stands."""
+
+    github_thumbs_up: int
+    bridge_votes: int
+    total_votes: int
+    voted: bool
