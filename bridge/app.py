@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from flask import Flask
 
-from bridge.api import export, github, ops, requests, votes
+from bridge.api import export, github, google_forms, ops, requests, votes
 from bridge.api.body import FLASK_BODY_LIMIT
 from bridge.api.errors import register_error_handlers
 from bridge.inline import InlineDelivery
@@ -91,6 +91,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     register_error_handlers(app)
     app.register_blueprint(requests.blueprint)
     app.register_blueprint(votes.blueprint)
+    app.register_blueprint(google_forms.blueprint)
     app.register_blueprint(export.blueprint)
     app.register_blueprint(ops.blueprint)
     app.register_blueprint(github.blueprint)

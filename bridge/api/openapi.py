@@ -11,7 +11,13 @@ from pydantic.json_schema import models_json_schema
 from bridge.api.export_models import EXPORT_DESCRIPTION, ExportDocument, ExportParams, ExportRow
 from bridge.api.models import ErrorOut, ListParams, RequestList, RequestOut
 from bridge.api.ops import Health
-from bridge.api.write_models import SubmissionIn, SubmissionOut, VoteIn, VoteOut
+from bridge.api.write_models import (
+    GoogleFormPostIn,
+    SubmissionIn,
+    SubmissionOut,
+    VoteIn,
+    VoteOut,
+)
 
 REF_TEMPLATE = "#/components/schemas/{model}"
 
@@ -33,10 +39,22 @@ class Operation:
     operator: bool = False
     content: dict[str, type[BaseModel] | None] = field(default_factory=dict)
     response_headers: dict[str, str] = field(default_factory=dict)
+    body_media: tuple[str, ...] = ("application/json", "application/x-www-form-urlencoded")
 
 
 APP_PARAM = {"name": "app", "in": "path", "required": True, "schema": {"type": "string"}}
 NUMBER_PARAM = {"name": "number", "in": "path", "required": True, "schema": {"type": "integer"}}
+
+GOOGLE_FORMS_DESCRIPTION = (
+    "The Apps Script of forms/google-apps-script.gs posts each form response here. "
+    "X-Featurebridge-Signature is `sha256=` and the hex HMAC-SHA256 of "
+    '`"<X-Featurebridge-Timestamp>.<raw body>"` under the app\'s form secret '
+    "(the variable its `form_secret_env` names). A timestamp more than 5 minutes from "
+    "the server's clock, or a missing or wrong signature, is 401; an app without a form "
+    "secret is 403. Answers are mapped by `[apps.google_forms]` question titles; other "
+    "answers follow the description. `response_id` is the idempotency key: a repeat "
+    "returns the same submission, the same id with another body is 409."
+)
 
 OPERATIONS: tuple[Operation, ...] = (
     Operation(
@@ -68,6 +86,20 @@ OPERATIONS: tuple[Operation, ...] = (
         "Take a vote back",
         {200: VoteOut},
         body=VoteIn,
+    ),
+    Operation(
+        "post",
+        "/v1/apps/{app}/google-forms",
+        "File a signed Google Form response as a request",
+        {201: SubmissionOut, 202: SubmissionOut},
+        body=GoogleFormPostIn,
+        headers={
+            "X-Featurebridge-Timestamp": "unix seconds of signing; within 5 minutes of now",
+            "X-Featurebridge-Signature": 'sha256=<hex HMAC-SHA256 of "<timestamp>.<raw body>">',
+        },
+        tags=("google-forms",),
+        description=GOOGLE_FORMS_DESCRIPTION,
+        body_media=("application/json",),
     ),
     Operation(
         "get", "/healthz", "Each dependency's state", {200: Health, 503: Health}, tags=("ops",)
@@ -171,9 +203,6 @@ def _operation(op: Operation, refs: dict[Any, Any]) -> dict[str, Any]:
         body_schema = refs[(op.body, "validation")]
         document["requestBody"] = {
             "required": True,
-            "content": {
-                "application/json": {"schema": body_schema},
-                "application/x-www-form-urlencoded": {"schema": body_schema},
-            },
+            "content": {media: {"schema": body_schema} for media in op.body_media},
         }
     return document

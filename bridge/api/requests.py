@@ -5,23 +5,18 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from flask import Blueprint, Response, jsonify, request, url_for
+from flask import Blueprint, Response, jsonify, request
 from pydantic import ValidationError
 
-from bridge.api.access import (
-    app_or_404,
-    enforce_rate_limit,
-    inline_delivery,
-    runtime,
-    visible_app,
-)
+from bridge.api.access import app_or_404, enforce_rate_limit, runtime, visible_app
 from bridge.api.body import read_body
 from bridge.api.cors import install_cors
 from bridge.api.cursor import decode_cursor, encode_cursor
 from bridge.api.errors import ApiError, fields_of
+from bridge.api.submitting import accept_and_answer
 from bridge.api.voting import header_voter, token_voter
-from bridge.domain import Delivery, Source, Status, Submission, SubmissionContent
-from bridge.ports import IdempotencyConflictError, InvalidCursorError, ListQuery
+from bridge.domain import Source, SubmissionContent
+from bridge.ports import InvalidCursorError, ListQuery
 from bridge.ranking import title_words
 from bridge.settings import AppConfig
 
@@ -86,8 +81,7 @@ def show_request(app_id: str, number: int) -> Response:
 def submit_request(app_id: str) -> tuple[Response, int] | Response:
     """Accept a submission: committed before answering, delivered now or queued."""
     from bridge.api.write_models import SubmissionIn
-    from bridge.delivery import deliver_job
-    from bridge.submissions import accept, fingerprint
+    from bridge.submissions import fingerprint
 
     app = app_or_404(app_id)
     key = _idempotency_key()
@@ -108,32 +102,15 @@ def submit_request(app_id: str) -> tuple[Response, int] | Response:
         email=submitted.email or (voter.email if voter else None),
         name=submitted.name or (voter.name if voter else None),
     )
-    try:
-        submission, created = accept(
-            rt,
-            app,
-            content,
-            source=_source(app),
-            voter=voter,
-            idempotency_key=key,
-            body_fingerprint=fingerprint(submitted.model_dump(mode="json")),
-        )
-    except IdempotencyConflictError as error:
-        raise ApiError(
-            "conflict",
-            "Idempotency-Key was already used with a different body",
-            fields={"Idempotency-Key": f"used for submission {error.submission_id}"},
-        ) from error
-    if created and rt.tracker.health().configured:
-        submission = (
-            inline_delivery().attempt(
-                submission.id, timeout=rt.settings.server.inline_delivery_seconds
-            )
-            or submission
-        )
-    if submission.delivery is not Delivery.DELIVERED and created:
-        rt.queue.enqueue(deliver_job(submission.id))
-    return _submission_answer(app, submission)
+    return accept_and_answer(
+        app,
+        content,
+        source=_source(app),
+        voter=voter,
+        idempotency_key=key,
+        body_fingerprint=fingerprint(submitted.model_dump(mode="json")),
+        key_name="Idempotency-Key",
+    )
 
 
 def _with_voted(app: AppConfig, items: list[RequestOut]) -> list[RequestOut]:
@@ -143,27 +120,6 @@ def _with_voted(app: AppConfig, items: list[RequestOut]) -> list[RequestOut]:
         return items
     voted = runtime().store.voted(app.id, voter.key, [item.number for item in items])
     return [item.model_copy(update={"voted": item.number in voted}) for item in items]
-
-
-def _submission_answer(app: AppConfig, submission: Submission) -> tuple[Response, int]:
-    from bridge.api.write_models import SubmissionOut
-
-    if submission.number is None:
-        body = SubmissionOut(id=submission.id, status=Status.OPEN, delivery=Delivery.QUEUED)
-        return jsonify(body.model_dump(mode="json", exclude_none=True)), 202
-    indexed = runtime().store.get_request(app.id, submission.number)
-    body = SubmissionOut(
-        id=submission.id,
-        status=indexed.status if indexed else Status.OPEN,
-        delivery=Delivery.DELIVERED,
-        number=submission.number,
-        url=submission.url,
-    )
-    response = jsonify(body.model_dump(mode="json", exclude_none=True))
-    response.headers["Location"] = url_for(
-        "requests.show_request", app_id=app.id, number=submission.number
-    )
-    return response, 201
 
 
 def _source(app: AppConfig) -> Source:

@@ -27,6 +27,10 @@ METADATA_MAX_BYTES = 2048
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)]
 MetadataKey = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 MetadataValue = StrictStr | StrictInt | StrictFloat
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+Email = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=254, pattern=EMAIL_PATTERN)
+]
 
 
 class SubmissionIn(BaseModel):
@@ -36,15 +40,9 @@ class SubmissionIn(BaseModel):
 
     title: Title = Field(description="1-256 characters after trimming")
     description: Annotated[str, StringConstraints(max_length=60_000)] = ""
-    email: (
-        Annotated[
-            str,
-            StringConstraints(
-                strip_whitespace=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
-            ),
-        ]
-        | None
-    ) = Field(default=None, description="private: kept in the index, never sent to GitHub")
+    email: Email | None = Field(
+        default=None, description="private: kept in the index, never sent to GitHub"
+    )
     name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = Field(
         default=None, description="private unless the app sets show_submitter_name"
     )
@@ -90,3 +88,23 @@ class VoteOut(BaseModel):
     bridge_votes: int
     total_votes: int
     voted: bool
+
+
+FormAnswer = StrictStr | list[StrictStr]
+QuestionTitle = Annotated[str, StringConstraints(min_length=1, max_length=1000)]
+
+
+class GoogleFormPostIn(BaseModel):
+    """A Google Form response as the Apps Script posts it (signed; see the route)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    response_id: Annotated[str, StringConstraints(pattern=r"^[\x21-\x7e]{1,255}$")] = Field(
+        description="the form's response id: the idempotency key, 1-255 visible ASCII characters"
+    )
+    answers: dict[QuestionTitle, FormAnswer] = Field(
+        description="question title → answer, or the list of answers of a multi-choice question"
+    )
+    respondent_email: Email | None = Field(
+        default=None, description="private: kept in the index, never sent to GitHub"
+    )

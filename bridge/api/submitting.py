@@ -1,0 +1,89 @@
+"""The end every submission route shares: accept into the index, try GitHub, answer.
+
+The API submission and the Google Forms post differ in how they read and check a
+body; from validated content on, they take this one path.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from flask import Response, jsonify, url_for
+
+from bridge.api.access import inline_delivery, runtime
+from bridge.api.errors import ApiError
+from bridge.domain import Delivery, Source, Status, Submission, SubmissionContent
+from bridge.ports import IdempotencyConflictError
+from bridge.settings import AppConfig
+
+if TYPE_CHECKING:
+    from bridge.voters import Voter
+
+
+def accept_and_answer(
+    app: AppConfig,
+    content: SubmissionContent,
+    *,
+    source: Source,
+    voter: Voter | None,
+    idempotency_key: str | None,
+    body_fingerprint: str,
+    key_name: str,
+) -> tuple[Response, int]:
+    """Commit the submission, deliver it inline when it is new, answer 201 or 202.
+
+    ``key_name`` names where the idempotency key came from, for the 409 of a key
+    reused with another body.
+    """
+    from bridge.delivery import deliver_job
+    from bridge.submissions import accept
+
+    rt = runtime()
+    try:
+        submission, created = accept(
+            rt,
+            app,
+            content,
+            source=source,
+            voter=voter,
+            idempotency_key=idempotency_key,
+            body_fingerprint=body_fingerprint,
+        )
+    except IdempotencyConflictError as error:
+        raise ApiError(
+            "conflict",
+            f"{key_name} was already used with a different body",
+            fields={key_name: f"used for submission {error.submission_id}"},
+        ) from error
+    if created and rt.tracker.health().configured:
+        submission = (
+            inline_delivery().attempt(
+                submission.id, timeout=rt.settings.server.inline_delivery_seconds
+            )
+            or submission
+        )
+    if submission.delivery is not Delivery.DELIVERED and created:
+        rt.queue.enqueue(deliver_job(submission.id))
+    return submission_answer(app, submission)
+
+
+def submission_answer(app: AppConfig, submission: Submission) -> tuple[Response, int]:
+    """201 with the issue when the submission is on GitHub, else 202 queued."""
+    from bridge.api.write_models import SubmissionOut
+
+    if submission.number is None:
+        body = SubmissionOut(id=submission.id, status=Status.OPEN, delivery=Delivery.QUEUED)
+        return jsonify(body.model_dump(mode="json", exclude_none=True)), 202
+    indexed = runtime().store.get_request(app.id, submission.number)
+    body = SubmissionOut(
+        id=submission.id,
+        status=indexed.status if indexed else Status.OPEN,
+        delivery=Delivery.DELIVERED,
+        number=submission.number,
+        url=submission.url,
+    )
+    response = jsonify(body.model_dump(mode="json", exclude_none=True))
+    response.headers["Location"] = url_for(
+        "requests.show_request", app_id=app.id, number=submission.number
+    )
+    return response, 201
