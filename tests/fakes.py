@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bridge.domain import Source, SubmissionContent
 from bridge.ports import (
     BoardItem,
     BoardItemState,
@@ -19,6 +20,8 @@ from bridge.ports import (
     TrackerError,
     TrackerHealth,
 )
+from bridge.runtime import Runtime
+from bridge.submissions import accept
 
 
 class FakeClock:
@@ -179,3 +182,18 @@ class RecordingQueue:
 
     def depth(self) -> int | None:
         return len(self.jobs)
+
+
+def submit(runtime: Runtime, title: str = "Dark mode", app_id: str = "mobile") -> str:
+    """Accept a submission into the outbox the way the API does; return its id."""
+    app = runtime.settings.app(app_id)
+    assert app is not None
+    submission, _ = accept(
+        runtime,
+        app,
+        SubmissionContent(title=title),
+        source=Source.API,
+        idempotency_key=None,
+        body_fingerprint="",
+    )
+    return submission.id

@@ -8,33 +8,18 @@ from pathlib import Path
 
 from bridge.app import build_runtime
 from bridge.delivery import DELIVER_SUBMISSION, deliver, deliver_job
-from bridge.domain import Delivery, Source, SubmissionContent
+from bridge.domain import Delivery
 from bridge.jobs import run_job, sweep_outbox
 from bridge.ports import TrackerError
 from bridge.runtime import Runtime
 from bridge.settings import Settings
 from bridge.stores.sqlite import SQLiteStore
-from bridge.submissions import accept
 from bridge.tracking import UnconfiguredTracker
-from tests.fakes import FakeClock, FakeTracker, RecordingQueue
-
-
-def _submit(runtime: Runtime, title: str = "Dark mode") -> str:
-    app = runtime.settings.app("mobile")
-    assert app is not None
-    submission, _ = accept(
-        runtime,
-        app,
-        SubmissionContent(title=title),
-        source=Source.API,
-        idempotency_key=None,
-        body_fingerprint="",
-    )
-    return submission.id
+from tests.fakes import FakeClock, FakeTracker, RecordingQueue, submit
 
 
 def test_delivers_once(runtime: Runtime, tracker: FakeTracker) -> None:
-    sid = _submit(runtime)
+    sid = submit(runtime)
     after = deliver(runtime, sid)
     assert after is not None
     assert after.delivery is Delivery.DELIVERED
@@ -50,7 +35,7 @@ def test_server_error_backs_off_then_delivers_one_issue(
     runtime: Runtime, tracker: FakeTracker, clock: FakeClock
 ) -> None:
     tracker.fail_next.append(TrackerError("GitHub answered 502"))
-    sid = _submit(runtime)
+    sid = submit(runtime)
     failed = deliver(runtime, sid)
     assert failed is not None
     assert failed.delivery is Delivery.QUEUED
@@ -67,7 +52,7 @@ def test_server_error_backs_off_then_delivers_one_issue(
 
 def test_retry_after_is_honoured(runtime: Runtime, tracker: FakeTracker, clock: FakeClock) -> None:
     tracker.fail_next.append(TrackerError("secondary rate limit", retry_after=120))
-    sid = _submit(runtime)
+    sid = submit(runtime)
     failed = deliver(runtime, sid)
     assert failed is not None
     assert failed.next_attempt_at is not None
@@ -81,7 +66,7 @@ def test_lost_answer_adopts_the_issue_instead_of_creating_another(
     runtime: Runtime, tracker: FakeTracker, clock: FakeClock
 ) -> None:
     tracker.drop_next_answers = 1
-    sid = _submit(runtime)
+    sid = submit(runtime)
     assert deliver(runtime, sid).delivery is Delivery.QUEUED  # type: ignore[union-attr]
     clock.advance(10)
     sweep_outbox(runtime)
@@ -95,7 +80,7 @@ def test_lost_answer_adopts_the_issue_instead_of_creating_another(
 def test_crashed_worker_lease_runs_out_and_the_issue_is_adopted(
     runtime: Runtime, tracker: FakeTracker, clock: FakeClock
 ) -> None:
-    sid = _submit(runtime)
+    sid = submit(runtime)
     # A worker claimed it, created the issue and died before recording anything.
     lease = timedelta(seconds=runtime.settings.server.delivery_lease_seconds)
     claimed = runtime.store.claim_submission(sid, now=clock(), lease_until=clock() + lease)
@@ -150,7 +135,7 @@ def test_burst_is_paced_under_the_budget_and_all_delivered(
         queue=RecordingQueue(),
         clock=clock,
     )
-    ids = [_submit(runtime, f"Request {n}") for n in range(30)]
+    ids = [submit(runtime, f"Request {n}") for n in range(30)]
     for _ in range(1200):
         sweep_outbox(runtime)
         if runtime.store.outbox_stats().pending == 0:
@@ -172,7 +157,7 @@ def test_nothing_happens_without_credentials(runtime: Runtime) -> None:
         queue=RecordingQueue(),
         clock=runtime.clock,
     )
-    sid = _submit(offline)
+    sid = submit(offline)
     assert sweep_outbox(offline) == 0
     after = deliver(offline, sid)
     assert after is not None
@@ -180,7 +165,7 @@ def test_nothing_happens_without_credentials(runtime: Runtime) -> None:
 
 
 def test_deliver_job_runs_through_the_dispatcher(runtime: Runtime, tracker: FakeTracker) -> None:
-    sid = _submit(runtime)
+    sid = submit(runtime)
     job = deliver_job(sid)
     assert job.kind == DELIVER_SUBMISSION
     run_job(runtime, job)
@@ -201,7 +186,7 @@ def test_a_failed_attempt_asks_to_come_back_when_due(
     runtime: Runtime, tracker: FakeTracker, clock: FakeClock
 ) -> None:
     tracker.fail_next.append(TrackerError("secondary rate limit", retry_after=90))
-    sid = _submit(runtime)
+    sid = submit(runtime)
     deliver(runtime, sid)
     assert isinstance(runtime.queue, RecordingQueue)
     assert [job.payload for job in runtime.queue.jobs] == [{"submission_id": sid}]

@@ -9,33 +9,18 @@ from typing import Any
 import pytest
 
 from bridge.app import build_runtime
-from bridge.domain import Delivery, Source, SubmissionContent
+from bridge.domain import Delivery
 from bridge.runtime import Runtime
 from bridge.settings import Settings
 from bridge.stores.sqlite import SQLiteStore
-from bridge.submissions import accept
 from bridge.tracking import UnconfiguredTracker
-from tests.fakes import FakeClock, FakeTracker, RecordingQueue
+from tests.fakes import FakeClock, FakeTracker, RecordingQueue, submit
 from tests.lambda_support import (
     Entries,
     FakeContext,
     entries,  # noqa: F401
     scheduled_event,
 )
-
-
-def _submit(runtime: Runtime, title: str) -> str:
-    app = runtime.settings.app("mobile")
-    assert app is not None
-    submission, _ = accept(
-        runtime,
-        app,
-        SubmissionContent(title=title),
-        source=Source.API,
-        idempotency_key=None,
-        body_fingerprint="",
-    )
-    return submission.id
 
 
 @pytest.fixture
@@ -51,7 +36,7 @@ def schedule(entries: Entries, runtime: Runtime) -> Callable[..., dict[str, int]
 def test_scheduled_event_sweeps_the_outbox_and_syncs(
     schedule: Callable[..., dict[str, int]], runtime: Runtime, tracker: FakeTracker
 ) -> None:
-    ids = [_submit(runtime, f"Request {n}") for n in range(3)]
+    ids = [submit(runtime, f"Request {n}") for n in range(3)]
     result = schedule()
     assert result == {"sweep": 3, "sync": len(runtime.settings.apps)}
     for sid in ids:
@@ -114,7 +99,7 @@ def test_without_github_nothing_is_attempted(
         clock=clock,
     )
     entries.common.use_runtime(runtime)
-    _submit(runtime, "Waits")
+    submit(runtime, "Waits")
     assert entries.schedule.handler(scheduled_event(), FakeContext()) == {"sweep": 0, "sync": 0}
     assert runtime.store.outbox_stats().pending == 1
 

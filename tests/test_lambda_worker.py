@@ -11,14 +11,13 @@ import pytest
 
 from bridge.app import build_runtime
 from bridge.delivery import deliver_job
-from bridge.domain import Delivery, Source, SubmissionContent
+from bridge.domain import Delivery
 from bridge.queues_sqs import SQSJobQueue, encode_job
 from bridge.runtime import Runtime
 from bridge.settings import Settings
 from bridge.stores.sqlite import SQLiteStore
-from bridge.submissions import accept
 from tests.conftest import CONFIG
-from tests.fakes import FakeClock, FakeTracker
+from tests.fakes import FakeClock, FakeTracker, submit
 from tests.lambda_support import (
     LAMBDA_FIXTURES,
     Entries,
@@ -32,20 +31,6 @@ from tests.moto_server import moto_endpoint  # noqa: F401
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
-
-
-def _submit(runtime: Runtime, title: str = "Dark mode") -> str:
-    app = runtime.settings.app("mobile")
-    assert app is not None
-    submission, _ = accept(
-        runtime,
-        app,
-        SubmissionContent(title=title),
-        source=Source.API,
-        idempotency_key=None,
-        body_fingerprint="",
-    )
-    return submission.id
 
 
 @pytest.fixture
@@ -71,7 +56,7 @@ def test_fixture_batch_has_the_shape_lambda_sends(worker: Callable[..., dict[str
 def test_delivery_job_delivers(
     worker: Callable[..., dict[str, Any]], runtime: Runtime, tracker: FakeTracker
 ) -> None:
-    sid = _submit(runtime)
+    sid = submit(runtime)
     answer = worker(sqs_event(encode_job(deliver_job(sid))))
     assert answer == {"batchItemFailures": []}
     assert runtime.store.get_submission(sid).delivery is Delivery.DELIVERED  # type: ignore[union-attr]
@@ -84,8 +69,8 @@ def test_only_the_failed_messages_are_reported(
     tracker: FakeTracker,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    good = _submit(runtime, "Good")
-    crashing = _submit(runtime, "Crashes the tracker")
+    good = submit(runtime, "Good")
+    crashing = submit(runtime, "Crashes the tracker")
     event = sqs_event(
         encode_job(deliver_job(good)),
         json.dumps({"v": 1, "kind": "no_such_job", "payload": {}}),
@@ -116,7 +101,7 @@ def test_a_tracker_failure_is_kept_by_the_outbox_not_the_queue(
 ) -> None:
     from bridge.ports import TrackerError
 
-    sid = _submit(runtime)
+    sid = submit(runtime)
     tracker.fail_next.append(TrackerError("GitHub answered 502"))
     answer = worker(sqs_event(encode_job(deliver_job(sid))))
     # deliver() recorded the failure and scheduled the next attempt: the message is done.
@@ -130,7 +115,7 @@ def test_a_tracker_failure_is_kept_by_the_outbox_not_the_queue(
 def test_near_the_timeout_the_rest_of_the_batch_is_handed_back(
     worker: Callable[..., dict[str, Any]], runtime: Runtime, tracker: FakeTracker
 ) -> None:
-    event = sqs_event(*(encode_job(deliver_job(_submit(runtime, f"R{n}"))) for n in range(3)))
+    event = sqs_event(*(encode_job(deliver_job(submit(runtime, f"R{n}"))) for n in range(3)))
     answer = worker(event, FakeContext(remaining_ms=5_000))
     assert failed_ids(answer) == [record["messageId"] for record in event["Records"]]
     assert tracker.creates == 0
