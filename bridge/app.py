@@ -16,7 +16,7 @@ from bridge.api import export, github, google_forms, ops, requests, votes
 from bridge.api.body import FLASK_BODY_LIMIT
 from bridge.api.errors import register_error_handlers
 from bridge.inline import InlineDelivery
-from bridge.pacing import Budget, Pacer
+from bridge.pacing import Budget, ContentPacer, Pacer, SharedPacer
 from bridge.runtime import Runtime
 from bridge.settings import Settings
 from bridge.stores import open_store
@@ -41,12 +41,23 @@ def build_runtime(
         per_minute=settings.server.github_writes_per_minute,
         per_hour=settings.server.github_writes_per_hour,
     )
+    store = store if store is not None else open_store(settings.store_url)
+    pacer: ContentPacer
+    if settings.store_url.startswith("dynamodb://"):
+        # Several processes (Lambda environments) share the installation's budget.
+        pacer = SharedPacer(
+            budget,
+            lambda key, seconds, now: store.hit_rate_limit(key, window_seconds=seconds, now=now),
+            clock,
+        )
+    else:
+        pacer = Pacer(budget, clock=lambda: clock().timestamp())
     return Runtime(
         settings=settings,
-        store=store if store is not None else open_store(settings.store_url),
+        store=store,
         tracker=tracker if tracker is not None else build_tracker(settings),
         queue=queue if queue is not None else default_queue(settings),
-        pacer=Pacer(budget, clock=lambda: clock().timestamp()),
+        pacer=pacer,
         clock=clock,
     )
 

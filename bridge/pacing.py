@@ -12,6 +12,8 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,3 +50,46 @@ class Pacer:
                 return max(*waits, 0.001)
             spent.append(now)
             return 0.0
+
+
+class ContentPacer(Protocol):
+    """Spends one content creation of ``key``'s budget, or says how long to wait."""
+
+    def reserve(self, key: str) -> float:
+        """0 when spent; otherwise the seconds until the budget allows another."""
+
+
+class SharedPacer:
+    """The budget kept in the index store, for several processes (Lambda).
+
+    Sliding windows need shared state per event; fixed windows need one counter.
+    Each window (a minute, an hour) is cut into six slices counted apart, and
+    any span of one window's length touches at most seven of them, so each
+    slice allows a seventh of the budget and no minute or hour can exceed it.
+    A refused reservation still counts, which only errs on the side of waiting.
+    """
+
+    SLICES = 6
+
+    def __init__(
+        self,
+        budget: Budget,
+        hit: Callable[[str, int, datetime], int],
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._windows = [
+            (seconds // self.SLICES, max(1, allowed // (self.SLICES + 1)))
+            for seconds, allowed in ((60, budget.per_minute), (3600, budget.per_hour))
+        ]
+        self._hit = hit
+        self._clock = clock
+
+    def reserve(self, key: str) -> float:
+        """Count one creation in each window; wait for the end of any slice that is full."""
+        now = self._clock()
+        waits = [
+            seconds - now.timestamp() % seconds
+            for seconds, allowed in self._windows
+            if self._hit(f"pace:{seconds}:{key}", seconds, now) > allowed
+        ]
+        return max(waits, default=0.0)

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from bridge.pacing import Pacer
+from bridge.pacing import ContentPacer
 from bridge.ports import IndexStore, IssueTracker, JobQueue
 from bridge.settings import Settings
 
@@ -19,5 +19,5 @@ class Runtime:
     store: IndexStore
     tracker: IssueTracker
     queue: JobQueue
-    pacer: Pacer
+    pacer: ContentPacer
     clock: Callable[[], datetime]
