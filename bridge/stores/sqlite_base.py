@@ -1,0 +1,162 @@
+"""The SQLite store's plumbing: per-thread connections, write transactions,
+migrations, and the row helpers the store's parts share."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from bridge.domain import Request, Submission
+from bridge.ports import (
+    StoreError,
+)
+from bridge.stores.sqlite_rows import submission_of_row
+from bridge.stores.sqlite_schema import MIGRATIONS
+from bridge.timeutil import to_sortable
+
+
+class SQLiteBase:
+    """Connections and transactions over one SQLite database file."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        self._local = threading.local()
+        self._migrate_lock = threading.Lock()
+        self._migrate()
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _connection(self) -> sqlite3.Connection:
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            try:
+                connection = sqlite3.connect(
+                    self.path, timeout=30, isolation_level=None, check_same_thread=True
+                )
+                connection.row_factory = sqlite3.Row
+                connection.execute("PRAGMA journal_mode=WAL")
+                connection.execute("PRAGMA synchronous=NORMAL")
+                connection.execute("PRAGMA busy_timeout=30000")
+            except sqlite3.Error as error:
+                raise StoreError(f"cannot open SQLite database {self.path}: {error}") from error
+            self._local.connection = connection
+        return connection
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        connection = self._connection()
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as error:
+            raise StoreError(f"SQLite write failed: {error}") from error
+        try:
+            yield connection
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        else:
+            connection.execute("COMMIT")
+
+    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        try:
+            return self._connection().execute(sql, params).fetchall()
+        except sqlite3.Error as error:
+            raise StoreError(f"SQLite read failed: {error}") from error
+
+    def _migrate(self) -> None:
+        with self._migrate_lock, self._write() as db:
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+                for statement in script.split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+                db.execute(f"PRAGMA user_version = {number}")
+
+    def close(self) -> None:
+        """Close this thread's connection."""
+        connection = getattr(self._local, "connection", None)
+        if connection is not None:
+            connection.close()
+            self._local.connection = None
+
+    # ------------------------------------------------------------------ health
+
+    def ping(self) -> None:
+        """Raise StoreError when the database cannot answer."""
+        self._read("SELECT 1")
+
+    def diagnose(self) -> list[str]:
+        """The schema is migrated on open, so only a newer schema than the code is a problem."""
+        version = self._read("PRAGMA user_version")[0][0]
+        if version > len(MIGRATIONS):
+            return [
+                f"{self.path} has schema version {version}, newer than this Feature Bridge"
+                f" ({len(MIGRATIONS)}): upgrade featurebridge"
+            ]
+        return []
+
+    def _upsert(self, db: sqlite3.Connection, request: Request) -> None:
+        # An upsert, not INSERT OR REPLACE: the tally bookkeeping columns survive.
+        db.execute(
+            "INSERT INTO requests (app, number, submission_id, title, title_folded,"
+            " status, labels, url, source, created_at, updated_at, closed_at, github_thumbs_up,"
+            " bridge_votes, weighted_votes, total_votes, trend_score, duplicate_of, board_option)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (app, number) DO UPDATE SET submission_id = excluded.submission_id,"
+            " title = excluded.title, title_folded = excluded.title_folded,"
+            " status = excluded.status, labels = excluded.labels, url = excluded.url,"
+            " source = excluded.source, created_at = excluded.created_at,"
+            " updated_at = excluded.updated_at, closed_at = excluded.closed_at,"
+            " github_thumbs_up = excluded.github_thumbs_up, bridge_votes = excluded.bridge_votes,"
+            " weighted_votes = excluded.weighted_votes, total_votes = excluded.total_votes,"
+            " trend_score = excluded.trend_score, duplicate_of = excluded.duplicate_of,"
+            " board_option = excluded.board_option",
+            (
+                request.app,
+                request.number,
+                request.submission_id,
+                request.title,
+                request.title.casefold(),
+                request.status.value,
+                json.dumps(list(request.labels), ensure_ascii=False),
+                request.url,
+                request.source.value,
+                to_sortable(request.created_at),
+                to_sortable(request.updated_at),
+                to_sortable(request.closed_at) if request.closed_at else None,
+                request.github_thumbs_up,
+                request.bridge_votes,
+                request.weighted_votes,
+                request.total_votes,
+                request.trend,
+                request.duplicate_of,
+                request.board_option,
+            ),
+        )
+
+    @staticmethod
+    def _request_row(db: sqlite3.Connection, app: str, number: int) -> sqlite3.Row | None:
+        row: sqlite3.Row | None = db.execute(
+            "SELECT * FROM requests WHERE app = ? AND number = ?", (app, number)
+        ).fetchone()
+        return row
+
+    @staticmethod
+    def _count(
+        db: sqlite3.Connection, app: str, number: int, *, votes: int, weight: int, trend: float
+    ) -> None:
+        db.execute(
+            "UPDATE requests SET bridge_votes = bridge_votes + ?,"
+            " weighted_votes = weighted_votes + ?, total_votes = total_votes + ?,"
+            " trend_score = ?, tally_version = tally_version + 1 WHERE app = ? AND number = ?",
+            (votes, weight, votes, trend, app, number),
+        )
+
+    def _submission_row(self, db: sqlite3.Connection, submission_id: str) -> Submission | None:
+        row = db.execute("SELECT * FROM submissions WHERE id = ?", (submission_id,)).fetchone()
+        return submission_of_row(row) if row is not None else None

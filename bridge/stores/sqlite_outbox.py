@@ -1,0 +1,156 @@
+"""The submission outbox of the SQLite index."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
+
+from bridge.domain import Delivery, Request, Submission
+from bridge.ports import (
+    IdempotencyClaim,
+    IdempotencyConflictError,
+    OutboxStats,
+)
+from bridge.stores.codec import content_to_json
+from bridge.stores.sqlite_base import SQLiteBase
+from bridge.stores.sqlite_rows import submission_of_row
+from bridge.timeutil import parse_iso, to_sortable
+
+
+class OutboxMixin(SQLiteBase):
+    """Submissions from acceptance until their issue exists."""
+
+    def create_submission(
+        self, submission: Submission, *, idempotency: IdempotencyClaim | None, now: datetime
+    ) -> tuple[Submission, bool]:
+        """Store a submission, or return the one its live idempotency key made."""
+        with self._write() as db:
+            if idempotency is not None:
+                row = db.execute(
+                    "SELECT fingerprint, submission_id, expires_at FROM idempotency_keys"
+                    " WHERE app = ? AND key = ?",
+                    (submission.app, idempotency.key),
+                ).fetchone()
+                if row is not None and row["expires_at"] > now.timestamp():
+                    if row["fingerprint"] != idempotency.fingerprint:
+                        raise IdempotencyConflictError(row["submission_id"])
+                    existing = self._submission_row(db, row["submission_id"])
+                    if existing is not None:
+                        return existing, False
+                db.execute(
+                    "INSERT OR REPLACE INTO idempotency_keys"
+                    " (app, key, fingerprint, submission_id, expires_at) VALUES (?, ?, ?, ?, ?)",
+                    (
+                        submission.app,
+                        idempotency.key,
+                        idempotency.fingerprint,
+                        submission.id,
+                        idempotency.expires_at.timestamp(),
+                    ),
+                )
+            db.execute(
+                "INSERT INTO submissions (id, app, source, content, created_at, next_attempt_at,"
+                " voter, voter_weight) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    submission.id,
+                    submission.app,
+                    submission.source.value,
+                    content_to_json(submission.content),
+                    to_sortable(submission.created_at),
+                    (submission.next_attempt_at or submission.created_at).timestamp(),
+                    submission.voter,
+                    submission.voter_weight,
+                ),
+            )
+        return submission, True
+
+    def get_submission(self, submission_id: str) -> Submission | None:
+        """The submission with this id."""
+        return self._submission_row(self._connection(), submission_id)
+
+    def due_submissions(self, *, now: datetime, limit: int) -> Sequence[Submission]:
+        """Undelivered submissions due for an attempt, oldest due first."""
+        rows = self._read(
+            "SELECT * FROM submissions WHERE delivered = 0 AND next_attempt_at <= ?"
+            " AND (lease_until IS NULL OR lease_until <= ?)"
+            " ORDER BY next_attempt_at LIMIT ?",
+            (now.timestamp(), now.timestamp(), limit),
+        )
+        return [submission_of_row(row) for row in rows]
+
+    def claim_submission(
+        self, submission_id: str, *, now: datetime, lease_until: datetime
+    ) -> Submission | None:
+        """Lease an undelivered submission unless another worker holds it."""
+        with self._write() as db:
+            before = self._submission_row(db, submission_id)
+            if before is None or before.delivery is Delivery.DELIVERED:
+                return None
+            claimed = db.execute(
+                "UPDATE submissions SET lease_until = ?, attempts = attempts + 1, in_flight = 1"
+                " WHERE id = ? AND delivered = 0 AND (lease_until IS NULL OR lease_until <= ?)",
+                (lease_until.timestamp(), submission_id, now.timestamp()),
+            ).rowcount
+            if not claimed:
+                return None
+            after = self._submission_row(db, submission_id)
+            # The caller needs to know whether the *previous* attempt left things unknown.
+            return replace(after, outcome_unknown=before.outcome_unknown) if after else None
+
+    def record_failed_attempt(
+        self,
+        submission_id: str,
+        *,
+        error: str,
+        next_attempt_at: datetime,
+        outcome_unknown: bool = False,
+    ) -> None:
+        """Release the lease and schedule the next attempt."""
+        with self._write() as db:
+            db.execute(
+                "UPDATE submissions SET lease_until = NULL, last_error = ?, next_attempt_at = ?,"
+                " in_flight = ? WHERE id = ? AND delivered = 0",
+                (error[:1000], next_attempt_at.timestamp(), int(outcome_unknown), submission_id),
+            )
+
+    def postpone(self, submission_id: str, *, until: datetime) -> None:
+        """Move the next attempt without spending one."""
+        with self._write() as db:
+            db.execute(
+                "UPDATE submissions SET next_attempt_at = ? WHERE id = ? AND delivered = 0",
+                (until.timestamp(), submission_id),
+            )
+
+    def mark_delivered(self, submission_id: str, request: Request) -> None:
+        """Record the issue and index the request in one transaction."""
+        with self._write() as db:
+            db.execute(
+                "UPDATE submissions SET delivered = 1, lease_until = NULL, in_flight = 0,"
+                " last_error = NULL, number = ?, url = ? WHERE id = ?",
+                (request.number, request.url, submission_id),
+            )
+            self._upsert(db, request)
+            submission = self._submission_row(db, submission_id)
+            if submission is not None and submission.voter is not None:
+                # The submitter's own vote, already counted in the request's bridge_votes.
+                db.execute(
+                    "INSERT OR IGNORE INTO votes (app, number, voter, weight, created_at)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (
+                        request.app,
+                        request.number,
+                        submission.voter,
+                        submission.voter_weight,
+                        request.created_at.timestamp(),
+                    ),
+                )
+
+    def outbox_stats(self) -> OutboxStats:
+        """How many submissions wait, and the oldest one's age."""
+        row = self._read(
+            "SELECT COUNT(*) AS pending, MIN(created_at) AS oldest FROM submissions"
+            " WHERE delivered = 0"
+        )[0]
+        oldest = parse_iso(row["oldest"]) if row["oldest"] else None
+        return OutboxStats(pending=row["pending"], oldest_created_at=oldest)

@@ -1,0 +1,107 @@
+"""The SQLite index's schema: migrations in order, tracked by ``PRAGMA user_version``.
+
+Append new migrations; never edit one that has shipped.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE requests (
+        app TEXT NOT NULL,
+        number INTEGER NOT NULL,
+        submission_id TEXT,
+        title TEXT NOT NULL,
+        title_folded TEXT NOT NULL,
+        status TEXT NOT NULL,
+        labels TEXT NOT NULL,
+        url TEXT NOT NULL,
+        source TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        closed_at TEXT,
+        github_thumbs_up INTEGER NOT NULL DEFAULT 0,
+        bridge_votes INTEGER NOT NULL DEFAULT 0,
+        weighted_votes INTEGER NOT NULL DEFAULT 0,
+        total_votes INTEGER NOT NULL DEFAULT 0,
+        trend_score REAL NOT NULL DEFAULT 0,
+        duplicate_of INTEGER,
+        PRIMARY KEY (app, number)
+    );
+    CREATE INDEX requests_top ON requests (app, total_votes DESC, number DESC);
+    CREATE INDEX requests_new ON requests (app, created_at DESC, number DESC);
+    CREATE INDEX requests_trending ON requests (app, trend_score DESC, number DESC);
+    CREATE INDEX requests_status ON requests (app, status, total_votes DESC, number DESC);
+
+    CREATE TABLE submissions (
+        id TEXT PRIMARY KEY,
+        app TEXT NOT NULL,
+        source TEXT NOT NULL,
+        content TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        delivered INTEGER NOT NULL DEFAULT 0,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at REAL NOT NULL,
+        lease_until REAL,
+        in_flight INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        number INTEGER,
+        url TEXT,
+        voter TEXT
+    );
+    CREATE INDEX submissions_due ON submissions (next_attempt_at) WHERE delivered = 0;
+
+    CREATE TABLE idempotency_keys (
+        app TEXT NOT NULL,
+        key TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        submission_id TEXT NOT NULL,
+        expires_at REAL NOT NULL,
+        PRIMARY KEY (app, key)
+    );
+
+    CREATE TABLE rate_counters (
+        key TEXT PRIMARY KEY,
+        window_start REAL NOT NULL,
+        count INTEGER NOT NULL,
+        expires_at REAL NOT NULL
+    );
+    """,
+    """
+    CREATE TABLE deliveries (
+        id TEXT PRIMARY KEY,
+        expires_at REAL NOT NULL
+    );
+    CREATE TABLE installations (
+        repo TEXT PRIMARY KEY,
+        installation_id INTEGER NOT NULL,
+        account TEXT NOT NULL
+    );
+    """,
+    """
+    CREATE TABLE votes (
+        app TEXT NOT NULL,
+        number INTEGER NOT NULL,
+        voter TEXT NOT NULL,
+        weight INTEGER NOT NULL,
+        created_at REAL NOT NULL,
+        PRIMARY KEY (app, number, voter)
+    );
+    CREATE INDEX votes_by_voter ON votes (app, voter);
+    ALTER TABLE requests ADD COLUMN tally_version INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE requests ADD COLUMN tally_written_version INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE requests ADD COLUMN tally_written_at REAL NOT NULL DEFAULT 0;
+    CREATE INDEX requests_tally_due ON requests (tally_written_at)
+        WHERE tally_version > tally_written_version;
+    ALTER TABLE submissions ADD COLUMN voter_weight INTEGER NOT NULL DEFAULT 1;
+    """,
+    # export (issue 5, item 7): requests in (app, number) order with the export's
+    # filter columns, so rows that do not match are skipped inside the index.
+    """
+    CREATE INDEX requests_export ON requests (app, number, status, updated_at);
+    """,
+    # boards (issue 6): the card's Status option on the app's board, owned by GitHub.
+    """
+    ALTER TABLE requests ADD COLUMN board_option TEXT;
+    """,
+)
