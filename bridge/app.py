@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from flask import Flask
 
-from bridge.api import export, github, google_forms, ops, requests, votes
+from bridge.api import export, github, google_forms, ops, pages, requests, votes
 from bridge.api.body import FLASK_BODY_LIMIT
 from bridge.api.errors import register_error_handlers
 from bridge.inline import InlineDelivery
@@ -106,4 +106,5 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.register_blueprint(export.blueprint)
     app.register_blueprint(ops.blueprint)
     app.register_blueprint(github.blueprint)
+    app.register_blueprint(pages.blueprint)
     return app

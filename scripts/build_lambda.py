@@ -138,6 +138,8 @@ def add_project(target: Path, *, config: Path | None = None) -> Path:
     """Copy the project's packages, the entries and the config; return the config used."""
     for package in PROJECT_PACKAGES:
         shutil.copytree(ROOT / package, target / package, ignore=_ignore_caches)
+    # The browser side the service serves (bridge/api/pages.py): widget script, page templates.
+    shutil.copytree(ROOT / "forms", target / "forms", ignore=shutil.ignore_patterns("*.gs"))
     for entry in sorted((ROOT / "lambda").glob("*.py")):
         shutil.copy2(entry, target / entry.name)
     if config is None:

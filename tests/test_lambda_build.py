@@ -82,6 +82,8 @@ def test_package_has_the_entries_and_project_at_its_root(arm64: Built) -> None:
         "bridge/app.py",
         "bridge/queues_sqs.py",
         "github_app/templates/issue.toml",
+        "forms/widget.js",
+        "forms/templates/roadmap.html",
         "flask/__init__.py",
         "mangum/__init__.py",
         "a2wsgi/__init__.py",
@@ -182,3 +184,53 @@ def test_unpacked_package_answers_healthz_in_an_isolated_interpreter(
     assert any(f.startswith(str(unpacked / "flask")) for f in result["files"])
     after = {p: p.stat().st_mtime_ns for p in unpacked.rglob("*")}
     assert after == before  # nothing compiled or written at run time (a read-only /var/task)
+
+
+_RUN_PAGES = """
+import json, sys
+sys.path.insert(0, ".")
+import http_entry
+event = json.load(open(sys.argv[1]))
+answers = {}
+for path in sys.argv[2:]:
+    event["rawPath"] = path
+    event["requestContext"]["http"]["path"] = path
+    answer = http_entry.handler(event, None)
+    headers = {k.lower(): v for k, v in answer["headers"].items()}
+    answers[path] = [answer["statusCode"], headers.get("content-type")]
+print(json.dumps(answers))
+"""
+
+
+def test_unpacked_package_serves_the_widget_and_pages(unpacked: Path, tmp_path: Path) -> None:
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "FEATUREBRIDGE_CONFIG": str(unpacked / "featurebridge.toml"),
+        "FEATUREBRIDGE_STORE": f"sqlite:///{tmp_path / 'index.db'}",
+        "FEATUREBRIDGE_ENV_FILE": str(tmp_path / "absent.env"),
+    }
+    paths = ["/widget.js", "/apps/demo/form", "/apps/demo/roadmap"]
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-I",
+            "-S",
+            "-c",
+            _RUN_PAGES,
+            str(APIGW_FIXTURES / "healthz.json"),
+            *paths,
+        ],
+        cwd=unpacked,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    answers = json.loads(done.stdout.splitlines()[-1])
+    assert answers == {
+        "/widget.js": [200, "application/javascript; charset=utf-8"],
+        "/apps/demo/form": [200, "text/html; charset=utf-8"],
+        "/apps/demo/roadmap": [200, "text/html; charset=utf-8"],
+    }

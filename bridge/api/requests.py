@@ -123,9 +123,14 @@ def _with_voted(app: AppConfig, items: list[RequestOut]) -> list[RequestOut]:
 
 
 def _source(app: AppConfig) -> Source:
-    # A browser on one of the app's own origins is its embedded widget.
+    # A browser on one of the app's own origins is its embedded widget; one on
+    # the service's own origin is the hosted form page (GET /apps/{app}/form).
     origin = request.headers.get("Origin")
-    return Source.WIDGET if origin and origin in app.allowed_origins else Source.API
+    if not origin:
+        return Source.API
+    if origin == request.host_url.rstrip("/"):
+        return Source.FORM
+    return Source.WIDGET if origin in app.allowed_origins else Source.API
 
 
 def _idempotency_key() -> str | None:

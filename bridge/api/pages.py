@@ -1,0 +1,141 @@
+"""The browser side: the embeddable widget script, the hosted form and the public roadmap.
+
+The files live in ``forms/`` (SPEC §2): ``widget.js`` and the Jinja templates of
+the pages. Nothing of them is read at import: the script is read on its first
+request and the templates load when a page is first rendered, so a cold start
+answering ``/healthz`` or the API never touches them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from flask import Blueprint, Response, render_template, request
+
+from bridge.api.access import is_operator, runtime
+from bridge.domain import Request, SortOrder, Status
+from bridge.ports import ListQuery
+from bridge.settings import AppConfig
+
+FORMS_DIR = Path(__file__).resolve().parents[2] / "forms"
+WIDGET_PATH = FORMS_DIR / "widget.js"
+
+blueprint = Blueprint("pages", __name__, template_folder=str(FORMS_DIR / "templates"))
+
+# Browsers and CDNs revalidate after five minutes (the ETag makes that a 304).
+WIDGET_CACHE_CONTROL = "public, max-age=300"
+PAGE_CACHE_CONTROL = "no-cache"
+ROADMAP_GROUP_LIMIT = 100
+# The roadmap's sections, in order; declined and duplicate requests are not shown.
+ROADMAP_GROUPS: tuple[tuple[Status, str], ...] = (
+    (Status.IN_PROGRESS, "In progress"),
+    (Status.PLANNED, "Planned"),
+    (Status.OPEN, "Under consideration"),
+    (Status.COMPLETED, "Completed"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class WidgetScript:
+    """The widget's bytes and their strong validator."""
+
+    body: bytes
+    etag: str
+
+
+@cache
+def widget_script() -> WidgetScript:
+    """``forms/widget.js``, read once per process."""
+    body = WIDGET_PATH.read_bytes()
+    return WidgetScript(body=body, etag=hashlib.sha256(body).hexdigest()[:32])
+
+
+def content_security_policy(nonce: str) -> str:
+    """The pages' policy: scripts from this origin only, styles only with the page's nonce."""
+    return "; ".join(
+        (
+            "default-src 'none'",
+            "script-src 'self'",
+            f"style-src 'nonce-{nonce}'",
+            "connect-src 'self'",
+            "img-src 'self'",
+            "form-action 'self'",
+            "base-uri 'none'",
+            "frame-ancestors 'none'",
+        )
+    )
+
+
+@blueprint.get("/widget.js")
+def widget() -> Response:
+    """The embeddable widget: cacheable, revalidated by ETag."""
+    script = widget_script()
+    response = Response(script.body, content_type="application/javascript; charset=utf-8")
+    response.set_etag(script.etag)
+    response.headers["Cache-Control"] = WIDGET_CACHE_CONTROL
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    # Host apps on other origins embed it (also under Cross-Origin-Embedder-Policy).
+    response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
+    # Answers 304 in place when the browser's If-None-Match still matches.
+    response.make_conditional(request)
+    return response
+
+
+@blueprint.get("/apps/<app_id>/form")
+def form_page(app_id: str) -> Response:
+    """The hosted submit form for people without the widget (any configured app)."""
+    app = runtime().settings.app(app_id)
+    if app is None:
+        return _not_found()
+    return _page("form.html", app=app)
+
+
+@blueprint.get("/apps/<app_id>/roadmap")
+def roadmap_page(app_id: str) -> Response:
+    """The app's requests grouped by status, with votes and links to the issues."""
+    app = runtime().settings.app(app_id)
+    if app is None or not (app.public or is_operator()):
+        return _not_found()
+    groups = [(status, heading, _requests_in(app, status)) for status, heading in ROADMAP_GROUPS]
+    return _page("roadmap.html", app=app, groups=groups)
+
+
+def _requests_in(app: AppConfig, status: Status) -> list[Request]:
+    """Up to ``ROADMAP_GROUP_LIMIT`` of the app's requests in ``status``, most votes first."""
+    store = runtime().store
+    found: list[Request] = []
+    cursor: str | None = None
+    while len(found) < ROADMAP_GROUP_LIMIT:
+        page = store.list_requests(
+            ListQuery(
+                app=app.id,
+                sort=SortOrder.TOP,
+                status=status,
+                limit=ROADMAP_GROUP_LIMIT - len(found),
+                cursor=cursor,
+            )
+        )
+        found.extend(page.items)
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    return found
+
+
+def _not_found() -> Response:
+    return _page("not_found.html", status=404)
+
+
+def _page(template: str, *, status: int = 200, **context: object) -> Response:
+    nonce = secrets.token_urlsafe(16)
+    html = render_template(template, nonce=nonce, **context)
+    response = Response(html, status=status, content_type="text/html; charset=utf-8")
+    response.headers["Content-Security-Policy"] = content_security_policy(nonce)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
+    response.headers["Cache-Control"] = PAGE_CACHE_CONTROL
+    return response

@@ -1,0 +1,189 @@
+"""The widget script and the hosted pages over Flask's test client: headers, 404s, escaping."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from bridge.api.pages import WIDGET_PATH
+from bridge.app import build_runtime, create_app
+from bridge.domain import Request, Source, Status
+from bridge.runtime import Runtime
+from bridge.settings import Settings
+from bridge.stores.sqlite import SQLiteStore
+from tests.fakes import FakeClock, FakeTracker, RecordingQueue
+
+CONFIG = """
+[[apps]]
+id = "mobile"
+name = "Acme <b>Mobile</b> & Co"
+repo = "acme/mobile"
+labels = ["feature-request", "app:mobile"]
+allowed_origins = ["https://app.acme.example"]
+public = true
+anonymous_votes = true
+
+[[apps]]
+id = "internal"
+name = "Acme Internal"
+repo = "acme/internal"
+labels = ["feature-request", "app:internal"]
+"""
+
+XSS = "<img src=x onerror=alert(1)>"
+WHEN = datetime(2026, 1, 2, tzinfo=UTC)
+
+
+def request_of(number: int, title: str, status: Status, votes: int) -> Request:
+    return Request(
+        app="mobile",
+        number=number,
+        title=title,
+        status=status,
+        url=f"https://github.com/acme/mobile/issues/{number}",
+        labels=("feature-request", "app:mobile"),
+        source=Source.WIDGET,
+        created_at=WHEN,
+        updated_at=WHEN,
+        bridge_votes=votes,
+    )
+
+
+@pytest.fixture
+def pages_runtime(
+    make_settings: Callable[..., Settings], tmp_path: Path, clock: FakeClock
+) -> Runtime:
+    store = SQLiteStore(tmp_path / "index.db")
+    for seeded in (
+        request_of(1, "Dark mode", Status.OPEN, 5),
+        request_of(2, XSS, Status.PLANNED, 2),
+        request_of(3, "Offline sync", Status.IN_PROGRESS, 7),
+        request_of(4, "Widgets", Status.COMPLETED, 1),
+        request_of(5, "Fax support", Status.DECLINED, 0),
+    ):
+        store.upsert_request(seeded)
+    return build_runtime(
+        make_settings(CONFIG),
+        store=store,
+        tracker=FakeTracker(clock),
+        queue=RecordingQueue(),
+        clock=clock,
+    )
+
+
+@pytest.fixture
+def pages_app(pages_runtime: Runtime) -> Iterator[Flask]:
+    flask_app = create_app(pages_runtime.settings, pages_runtime)
+    yield flask_app
+    flask_app.extensions["featurebridge.inline"].shutdown()
+
+
+@pytest.fixture
+def web(pages_app: Flask) -> FlaskClient:
+    return pages_app.test_client()
+
+
+def test_the_widget_script_is_served_cacheable_with_an_etag(web: FlaskClient) -> None:
+    answer = web.get("/widget.js")
+    assert answer.status_code == 200
+    assert answer.headers["Content-Type"] == "application/javascript; charset=utf-8"
+    assert answer.headers["X-Content-Type-Options"] == "nosniff"
+    assert "max-age=" in answer.headers["Cache-Control"]
+    assert answer.data == WIDGET_PATH.read_bytes()
+    etag = answer.headers["ETag"]
+    again = web.get("/widget.js", headers={"If-None-Match": etag})
+    assert again.status_code == 304
+    assert again.data == b""
+
+
+def test_the_widget_never_writes_html_from_data() -> None:
+    script = WIDGET_PATH.read_text("utf-8")
+    assert "innerHTML" not in script
+    assert "insertAdjacentHTML" not in script
+    assert "document.write" not in script
+
+
+def test_the_form_page_embeds_the_widget_in_form_mode(web: FlaskClient) -> None:
+    answer = web.get("/apps/mobile/form")
+    assert answer.status_code == 200
+    assert answer.headers["Content-Type"] == "text/html; charset=utf-8"
+    html = answer.get_data(as_text=True)
+    assert 'src="/widget.js"' in html
+    assert 'data-app="mobile"' in html
+    assert 'data-mode="form"' in html
+    assert "Acme &lt;b&gt;Mobile&lt;/b&gt; &amp; Co" in html
+    assert "<b>Mobile</b>" not in html
+
+
+def test_pages_set_a_content_security_policy_without_inline_scripts(web: FlaskClient) -> None:
+    for path in ("/apps/mobile/form", "/apps/mobile/roadmap", "/apps/nope/roadmap"):
+        answer = web.get(path)
+        policy = answer.headers["Content-Security-Policy"]
+        assert "script-src 'self'" in policy
+        assert "unsafe-inline" not in policy
+        assert "default-src 'none'" in policy
+        assert answer.headers["X-Content-Type-Options"] == "nosniff"
+        html = answer.get_data(as_text=True)
+        # Every <script> has a src: nothing inline.
+        assert html.count("<script") == html.count("<script src=")
+        # The nonce of the page's styles is fresh per response.
+        nonce = policy.split("'nonce-")[1].split("'")[0]
+        assert f'nonce="{nonce}"' in html
+    first = web.get("/apps/mobile/roadmap").headers["Content-Security-Policy"]
+    assert first != web.get("/apps/mobile/roadmap").headers["Content-Security-Policy"]
+
+
+def test_the_roadmap_groups_requests_by_status(web: FlaskClient) -> None:
+    answer = web.get("/apps/mobile/roadmap")
+    assert answer.status_code == 200
+    html = answer.get_data(as_text=True)
+    sections = {
+        status: html.split(f'data-status="{status}"')[1].split("</section>")[0]
+        for status in ("open", "planned", "in_progress", "completed")
+    }
+    assert "Dark mode" in sections["open"]
+    assert "Under consideration" in sections["open"]
+    assert "Offline sync" in sections["in_progress"]
+    assert "Widgets" in sections["completed"]
+    assert "&lt;img src=x onerror=alert(1)&gt;" in sections["planned"]
+    assert "5 votes" in sections["open"]
+    assert "1 vote<" in sections["completed"]
+    assert 'href="https://github.com/acme/mobile/issues/3"' in sections["in_progress"]
+    assert "Fax support" not in html  # declined requests are not on the roadmap
+    assert XSS not in html
+
+
+@pytest.mark.parametrize(
+    "path", ["/apps/internal/roadmap", "/apps/nope/roadmap", "/apps/nope/form"]
+)
+def test_unknown_and_private_apps_get_a_404_page(web: FlaskClient, path: str) -> None:
+    answer = web.get(path)
+    assert answer.status_code == 404
+    assert answer.headers["Content-Type"] == "text/html; charset=utf-8"
+    assert "Not found" in answer.get_data(as_text=True)
+
+
+def test_the_operator_sees_a_private_roadmap(web: FlaskClient) -> None:
+    answer = web.get("/apps/internal/roadmap", headers={"Authorization": "Bearer operator-secret"})
+    assert answer.status_code == 200
+    assert "Acme Internal roadmap" in answer.get_data(as_text=True)
+
+
+def test_a_submission_from_the_services_own_origin_is_a_form_submission(
+    web: FlaskClient,
+) -> None:
+    answer = web.post(
+        "/v1/apps/mobile/requests",
+        json={"title": "From the hosted form"},
+        headers={"Origin": "http://localhost"},
+    )
+    assert answer.status_code in (201, 202)
+    submission = web.application.extensions["featurebridge"].store.get_submission(
+        answer.get_json()["id"]
+    )
+    assert submission.source == Source.FORM

@@ -1,0 +1,358 @@
+"""The widget and the hosted pages in headless Chromium, against ``featurebridge serve``.
+
+The service runs as a process on one loopback origin; a host page served from a
+second loopback origin embeds the widget, so its calls are cross-origin and go
+through the app's CORS. Requests are seeded straight into the SQLite index
+before the service starts (submissions without GitHub credentials stay queued
+and are not listed). Playwright only drives Debian's Chromium: it never
+downloads a browser.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import jwt
+import pytest
+
+from bridge.domain import Request, Source, Status
+from bridge.stores.sqlite import SQLiteStore
+from tests.processes import free_port, start_serve
+
+CHROMIUM = Path("/usr/bin/chromium")
+if not CHROMIUM.exists():
+    pytest.skip(
+        f"browser tests need Debian's Chromium at {CHROMIUM} (apt-get install chromium)",
+        allow_module_level=True,
+    )
+sync_api = pytest.importorskip(
+    "playwright.sync_api", reason="browser tests need the playwright package (dev group)"
+)
+expect = sync_api.expect
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+XSS = "<img src=x onerror=alert(1)>"
+VOTER_SECRET = "mobile-voter-secret-for-browser-tests"
+WHEN = datetime(2026, 1, 2, tzinfo=UTC)
+
+
+def seeded(number: int, title: str, status: Status, votes: int) -> Request:
+    return Request(
+        app="mobile",
+        number=number,
+        title=title,
+        status=status,
+        url=f"https://github.com/acme/mobile/issues/{number}",
+        labels=("feature-request", "app:mobile"),
+        source=Source.WIDGET,
+        created_at=WHEN,
+        updated_at=WHEN,
+        bridge_votes=votes,
+    )
+
+
+SEEDED = (
+    seeded(1, "Dark mode", Status.OPEN, 5),
+    seeded(2, XSS, Status.PLANNED, 3),
+    seeded(3, "Offline sync", Status.IN_PROGRESS, 9),
+    seeded(4, "Home screen widgets", Status.COMPLETED, 1),
+)
+
+
+class Host:
+    """A second origin: host pages that embed the widget from the service."""
+
+    def __init__(self, service: str) -> None:
+        self.service = service
+        self.port = free_port()
+        self.origin = f"http://127.0.0.1:{self.port}"
+        self.pages: dict[str, str] = {}
+
+    def page(self, path: str, **attributes: str) -> str:
+        attrs = " ".join(f'{name}="{value}"' for name, value in attributes.items())
+        self.pages[path] = (
+            "<!doctype html><html><head><title>Host app</title></head><body>"
+            "<h1>Acme Mobile</h1><div id=feedback></div>"
+            f'<script src="{self.service}/widget.js" data-app="mobile" {attrs} async></script>'
+            "</body></html>"
+        )
+        return self.origin + path
+
+    def serve(self) -> ThreadingHTTPServer:
+        pages = self.pages
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                body = pages.get(self.path.split("?")[0])
+                if body is None:
+                    self.send_error(404)
+                    return
+                data = body.encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        return server
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Host]]:
+    tmp_path = tmp_path_factory.mktemp("browser")
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    host = Host(base)
+    (tmp_path / "featurebridge.toml").write_text(
+        f"""
+[server]
+public_url = "{base}"
+
+[[apps]]
+id = "mobile"
+name = "Acme <Mobile>"
+repo = "acme/mobile"
+labels = ["feature-request", "app:mobile"]
+allowed_origins = ["{host.origin}"]
+public = true
+anonymous_votes = true
+voter_secret_env = "MOBILE_VOTER_SECRET"
+""",
+        encoding="utf-8",
+    )
+    db = tmp_path / "index.db"
+    store = SQLiteStore(db)
+    for request in SEEDED:
+        store.upsert_request(request)
+    process = start_serve(
+        tmp_path,
+        port,
+        FEATUREBRIDGE_CONFIG=str(tmp_path / "featurebridge.toml"),
+        FEATUREBRIDGE_STORE=f"sqlite:///{db}",
+        MOBILE_VOTER_SECRET=VOTER_SECRET,
+    )
+    server = host.serve()
+    try:
+        yield base, host
+    finally:
+        server.shutdown()
+        server.server_close()
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    """A fresh browser context per test (its own localStorage), failing on page errors."""
+    context = browser.new_context()
+    tab = context.new_page()
+    tab.set_default_timeout(10_000)
+    problems: list[str] = []
+    tab.on("pageerror", lambda error: problems.append(str(error)))
+    # Chromium logs each failed response; those are checked by status below instead.
+    tab.on(
+        "console",
+        lambda message: (
+            problems.append(message.text)
+            if message.type == "error" and not message.text.startswith("Failed to load resource")
+            else None
+        ),
+    )
+    tab.on(
+        "response",
+        lambda response: (
+            problems.append(f"{response.status} {response.url}")
+            if response.status >= 400 and not response.url.endswith("/favicon.ico")
+            else None
+        ),
+    )
+    dialogs: list[str] = []
+    tab.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    tab.problems = problems
+    tab.dialogs = dialogs
+    yield tab
+    context.close()
+    assert dialogs == []
+
+
+def test_the_widget_lists_the_apps_top_requests(service: tuple[str, Host], page: Any) -> None:
+    _, host = service
+    page.goto(host.page("/embedded", **{"data-target": "#feedback"}))
+    titles = page.locator("#feedback .fbw-item .fbw-title")
+    expect(titles).to_have_text(["Offline sync", "Dark mode", XSS, "Home screen widgets"])
+    expect(page.locator("#feedback .fbw-item .fbw-vote")).to_have_text(["▲ 9", "▲ 5", "▲ 3", "▲ 1"])
+    # The title is text, not markup: no image element was made from it.
+    assert page.locator("#feedback img").count() == 0
+    expect(titles.nth(0)).to_have_attribute("href", "https://github.com/acme/mobile/issues/3")
+    # Votes on a completed request are refused by the API: the button is disabled.
+    expect(page.locator('[data-number="4"] .fbw-vote')).to_be_disabled()
+    assert page.problems == []
+
+
+def test_an_anonymous_vote_counts_and_toggles_back(service: tuple[str, Host], page: Any) -> None:
+    _, host = service
+    page.goto(host.page("/embedded", **{"data-target": "#feedback"}))
+    button = page.locator('#feedback [data-number="1"] .fbw-vote')
+    expect(button).to_have_text("▲ 5")
+    button.click()
+    expect(page.locator("#feedback .fbw-list + .fbw-message")).to_have_text("Vote counted.")
+    expect(button).to_have_text("▲ 6")
+    expect(button).to_have_attribute("aria-pressed", "true")
+    # The anonymous voter is remembered across loads.
+    page.reload()
+    expect(button).to_have_text("▲ 6")
+    expect(button).to_have_attribute("aria-pressed", "true")
+    button.focus()
+    page.keyboard.press("Enter")  # keyboard works as well as a click
+    expect(button).to_have_text("▲ 5")
+    expect(button).to_have_attribute("aria-pressed", "false")
+    assert page.problems == []
+
+
+def test_a_voter_token_gets_its_voted_flags_from_the_listing(
+    service: tuple[str, Host], page: Any
+) -> None:
+    _, host = service
+    token = jwt.encode(
+        {"sub": "user-42", "iat": int(time.time()), "aud": "mobile"},
+        VOTER_SECRET,
+        algorithm="HS256",
+    )
+    url = host.page("/token", **{"data-target": "#feedback", "data-voter-token": token})
+    page.goto(url)
+    button = page.locator('#feedback [data-number="3"] .fbw-vote')
+    expect(button).to_have_text("▲ 9")
+    button.click()
+    expect(page.locator("#feedback .fbw-list + .fbw-message")).to_have_text("Vote counted.")
+    expect(button).to_have_text("▲ 10")
+    page.reload()  # no localStorage for token voters: the flag comes from the API
+    expect(button).to_have_attribute("aria-pressed", "true")
+    button.click()
+    expect(button).to_have_text("▲ 9")
+    assert page.problems == []
+
+
+def test_the_widget_submits_and_says_it_is_queued(service: tuple[str, Host], page: Any) -> None:
+    _, host = service
+    page.goto(host.page("/embedded", **{"data-target": "#feedback"}))
+    page.get_by_label("Title").fill("Export to CSV")
+    page.get_by_label("Description").fill("For the accountants")
+    page.get_by_label("Email (optional, kept private)").fill("ann@example.com")
+    page.get_by_role("button", name="Send").click()
+    expect(page.locator("#feedback form .fbw-message")).to_have_text("Thanks — it's queued")
+    expect(page.get_by_label("Title")).to_have_value("")
+    assert page.problems == []
+
+
+def test_the_widget_shows_a_field_error_for_an_empty_title(
+    service: tuple[str, Host], page: Any
+) -> None:
+    _, host = service
+    page.goto(host.page("/embedded", **{"data-target": "#feedback"}))
+    expect(page.locator("#feedback .fbw-item")).to_have_count(4)
+    page.get_by_label("Title").fill("   ")
+    page.get_by_role("button", name="Send").click()
+    error = page.locator('#feedback [data-field="title"]')
+    expect(error).not_to_be_empty()
+    expect(page.get_by_label("Title")).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_label("Title")).to_be_focused()
+    expect(page.locator("#feedback form .fbw-message")).to_have_text(
+        "the request has invalid fields"
+    )
+    assert page.problems == [f"422 {host.service}/v1/apps/mobile/requests"]
+
+
+def test_the_floating_button_opens_the_panel(service: tuple[str, Host], page: Any) -> None:
+    _, host = service
+    page.goto(host.page("/floating"))
+    launcher = page.get_by_role("button", name="Feedback")
+    expect(launcher).to_have_attribute("aria-expanded", "false")
+    launcher.click()
+    panel = page.get_by_role("dialog", name="Feature requests")
+    expect(panel).to_be_visible()
+    expect(panel.locator(".fbw-item")).to_have_count(4)
+    page.keyboard.press("Escape")
+    expect(panel).to_be_hidden()
+    expect(launcher).to_be_focused()
+    assert page.problems == []
+
+
+def test_the_hosted_form_page_submits(service: tuple[str, Host], page: Any) -> None:
+    base, _ = service
+    page.goto(f"{base}/apps/mobile/form")
+    expect(page.locator("h1")).to_have_text("Suggest a feature for Acme <Mobile>")
+    expect(page.locator(".fbw-item")).to_have_count(0)  # form only
+    page.get_by_label("Title").fill("Bigger fonts")
+    page.get_by_role("button", name="Send").click()
+    expect(page.locator("form .fbw-message")).to_have_text("Thanks — it's queued")
+    # The widget's styles were admitted by the page's CSP nonce.
+    color = page.locator(".fbw-submit").evaluate("node => getComputedStyle(node).color")
+    assert color == "rgb(255, 255, 255)"
+    assert page.problems == []
+
+
+def test_the_roadmap_groups_by_status_and_shows_titles_literally(
+    service: tuple[str, Host], page: Any
+) -> None:
+    base, _ = service
+    page.goto(f"{base}/apps/mobile/roadmap")
+    expect(page.locator("h1")).to_have_text("Acme <Mobile> roadmap")
+    groups = {
+        status: page.locator(f'section[data-status="{status}"] .fb-title')
+        for status in ("in_progress", "planned", "open", "completed")
+    }
+    expect(groups["in_progress"]).to_have_text(["Offline sync"])
+    expect(groups["planned"]).to_have_text([XSS])
+    expect(groups["open"]).to_have_text(["Dark mode"])
+    expect(groups["completed"]).to_have_text(["Home screen widgets"])
+    expect(page.locator('section[data-status="open"] h2')).to_contain_text("Under consideration")
+    expect(page.locator('section[data-status="in_progress"] .fb-votes')).to_have_text("9 votes")
+    link = page.locator('section[data-status="planned"] a')
+    expect(link).to_have_attribute("href", "https://github.com/acme/mobile/issues/2")
+    assert page.locator("img").count() == 0
+    assert page.problems == []
+
+
+def test_the_roadmap_of_an_unknown_app_is_a_404_page(service: tuple[str, Host], page: Any) -> None:
+    base, _ = service
+    answer = page.goto(f"{base}/apps/nope/roadmap")
+    assert answer is not None
+    assert answer.status == 404
+    expect(page.locator("h1")).to_have_text("Not found")
+    assert page.problems == [f"404 {base}/apps/nope/roadmap"]
+
+
+def test_chromium_is_the_systems(browser: Any) -> None:
+    assert browser.version
+    assert shutil.which("chromium") is not None or CHROMIUM.exists()
