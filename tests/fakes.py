@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bridge.domain import Source, SubmissionContent
+from bridge.domain import Request, Source, Status, SubmissionContent
 from bridge.ports import (
     BoardItem,
     BoardItemState,
@@ -197,3 +197,28 @@ def submit(runtime: Runtime, title: str = "Dark mode", app_id: str = "mobile") -
         body_fingerprint="",
     )
     return submission.id
+
+
+def indexed(
+    number: int,
+    title: str,
+    status: Status = Status.OPEN,
+    votes: int = 0,
+    *,
+    app: str = "mobile",
+    at: datetime | None = None,
+) -> Request:
+    """A request as the index holds it, for seeding listings and pages."""
+    when = at or datetime(2026, 1, 2, tzinfo=UTC)
+    return Request(
+        app=app,
+        number=number,
+        title=title,
+        status=status,
+        url=f"https://github.com/acme/{app}/issues/{number}",
+        labels=("feature-request", f"app:{app}"),
+        source=Source.WIDGET,
+        created_at=when,
+        updated_at=when,
+        bridge_votes=votes,
+    )

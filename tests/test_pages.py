@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -12,11 +11,11 @@ from flask.testing import FlaskClient
 
 from bridge.api.pages import WIDGET_PATH
 from bridge.app import build_runtime, create_app
-from bridge.domain import Request, Source, Status
+from bridge.domain import Source, Status
 from bridge.runtime import Runtime
 from bridge.settings import Settings
 from bridge.stores.sqlite import SQLiteStore
-from tests.fakes import FakeClock, FakeTracker, RecordingQueue
+from tests.fakes import FakeClock, FakeTracker, RecordingQueue, indexed
 
 CONFIG = """
 [[apps]]
@@ -36,22 +35,6 @@ labels = ["feature-request", "app:internal"]
 """
 
 XSS = "<img src=x onerror=alert(1)>"
-WHEN = datetime(2026, 1, 2, tzinfo=UTC)
-
-
-def request_of(number: int, title: str, status: Status, votes: int) -> Request:
-    return Request(
-        app="mobile",
-        number=number,
-        title=title,
-        status=status,
-        url=f"https://github.com/acme/mobile/issues/{number}",
-        labels=("feature-request", "app:mobile"),
-        source=Source.WIDGET,
-        created_at=WHEN,
-        updated_at=WHEN,
-        bridge_votes=votes,
-    )
 
 
 @pytest.fixture
@@ -60,11 +43,11 @@ def pages_runtime(
 ) -> Runtime:
     store = SQLiteStore(tmp_path / "index.db")
     for seeded in (
-        request_of(1, "Dark mode", Status.OPEN, 5),
-        request_of(2, XSS, Status.PLANNED, 2),
-        request_of(3, "Offline sync", Status.IN_PROGRESS, 7),
-        request_of(4, "Widgets", Status.COMPLETED, 1),
-        request_of(5, "Fax support", Status.DECLINED, 0),
+        indexed(1, "Dark mode", Status.OPEN, 5),
+        indexed(2, XSS, Status.PLANNED, 2),
+        indexed(3, "Offline sync", Status.IN_PROGRESS, 7),
+        indexed(4, "Widgets", Status.COMPLETED, 1),
+        indexed(5, "Fax support", Status.DECLINED, 0),
     ):
         store.upsert_request(seeded)
     return build_runtime(

@@ -14,7 +14,6 @@ import shutil
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -22,8 +21,9 @@ from typing import Any
 import jwt
 import pytest
 
-from bridge.domain import Request, Source, Status
+from bridge.domain import Status
 from bridge.stores.sqlite import SQLiteStore
+from tests.fakes import indexed
 from tests.processes import free_port, start_serve
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -49,29 +49,13 @@ CHROMIUM_ARGS = [
 ]
 XSS = "<img src=x onerror=alert(1)>"
 VOTER_SECRET = "mobile-voter-secret-for-browser-tests"
-WHEN = datetime(2026, 1, 2, tzinfo=UTC)
-
-
-def seeded(number: int, title: str, status: Status, votes: int) -> Request:
-    return Request(
-        app="mobile",
-        number=number,
-        title=title,
-        status=status,
-        url=f"https://github.com/acme/mobile/issues/{number}",
-        labels=("feature-request", "app:mobile"),
-        source=Source.WIDGET,
-        created_at=WHEN,
-        updated_at=WHEN,
-        bridge_votes=votes,
-    )
 
 
 SEEDED = (
-    seeded(1, "Dark mode", Status.OPEN, 5),
-    seeded(2, XSS, Status.PLANNED, 3),
-    seeded(3, "Offline sync", Status.IN_PROGRESS, 9),
-    seeded(4, "Home screen widgets", Status.COMPLETED, 1),
+    indexed(1, "Dark mode", Status.OPEN, 5),
+    indexed(2, XSS, Status.PLANNED, 3),
+    indexed(3, "Offline sync", Status.IN_PROGRESS, 9),
+    indexed(4, "Home screen widgets", Status.COMPLETED, 1),
 )
 
 
