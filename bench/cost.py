@@ -6,8 +6,9 @@ Infrastructure only, us-east-1, list prices of the date below: API Gateway
 HTTP API, Lambda (arm64 GB-seconds including the billed INIT phase, and
 requests), DynamoDB on demand (read/write request units, storage, point-in-time
 recovery), SQS, CloudWatch (the dead-letter alarm, log ingestion) and KMS
-decrypts of the SSM SecureStrings (standard parameters are free). Not
-included: Amazon Bedrock tokens, SES, data transfer out, a custom domain.
+decrypts of the SSM SecureStrings (standard parameters are free). Not in the
+totals: Amazon Bedrock tokens (priced per analysis at the end), SES, data
+transfer out, a custom domain.
 
 Every figure is either measured here or an assumption stated beside it:
 
@@ -322,7 +323,62 @@ def main() -> int:
         " full sync grows with the index: every 15 minutes it is most of the Lambda time at"
         " 100K and 1M, and its GitHub reads count against the installation's 5,000/h."
     )
+    analysis_cost()
     return 0
+
+
+# --------------------------------------------------------------------------- Bedrock
+# Amazon Nova Micro on-demand, us-east-1, per million tokens (same price date).
+NOVA_MICRO_PER_MILLION = {"input": 0.035, "output": 0.14}
+CHARS_PER_TOKEN = 4.0  # assumption: English prose and JSON schema, rough tokenizer average
+TYPICAL_OUTPUT_TOKENS = 250  # assumption: a filled-in Analysis is ~900 characters
+
+
+def analysis_tokens() -> tuple[int, int]:
+    """Input tokens of a real analysis prompt for a 2,000-character request, and the output cap."""
+    from bridge.analysis.model import AnalysisInput, input_schema
+    from bridge.analysis.prompt import new_tag, system_prompt, user_message
+    from bridge.settings import AnalysisSettings
+
+    request = AnalysisInput(
+        app_id="demo",
+        number=42,
+        title="Export reports as CSV with the filters applied",
+        description="We need the report exported. " * 70,
+        allowed_labels=("ux", "performance", "integrations"),
+        candidates={n: f"A similar request title number {n}" for n in range(1, 6)},
+    )
+    tag = new_tag()
+    characters = (
+        len(system_prompt(tag))
+        + len(user_message(request, tag))
+        + len(json.dumps(input_schema(request)))
+    )
+    return math.ceil(characters / CHARS_PER_TOKEN), AnalysisSettings().max_tokens
+
+
+def analysis_cost() -> None:
+    """Print what one analysis costs on the default model, typical and worst case."""
+    from bridge.analysis.bedrock import ATTEMPTS, DEFAULT_MODEL_ID
+
+    prompt, cap = analysis_tokens()
+    price = NOVA_MICRO_PER_MILLION
+
+    def cost(output: int, attempts: int) -> float:
+        return attempts * (prompt * price["input"] + output * price["output"]) / 1e6
+
+    typical, worst = cost(TYPICAL_OUTPUT_TOKENS, 1), cost(cap, ATTEMPTS)
+    print(
+        f"\nAmazon Bedrock analysis on {DEFAULT_MODEL_ID} (${price['input']}/M input,"
+        f" ${price['output']}/M output): prompt ~{prompt:,} tokens (2,000-character request),"
+        f" output ~{TYPICAL_OUTPUT_TOKENS} typical, {cap} cap."
+    )
+    verdict = "met" if worst < 0.001 else "MISSED"
+    print(
+        f"  per analysis: ${typical:.6f} typical; ${worst:.6f} worst case (malformed answer"
+        f" retried, both at the output cap); goal under $0.001: {verdict}."
+        f" 100K analyses a month: ${typical * 100_000:.2f}."
+    )
 
 
 if __name__ == "__main__":

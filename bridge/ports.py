@@ -9,9 +9,12 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bridge.domain import Request, SortOrder, Status, Submission, Vote
+
+if TYPE_CHECKING:
+    from bridge.analysis.model import Analysis, AnalysisInput
 
 # --------------------------------------------------------------------------- errors
 
@@ -448,3 +451,36 @@ class JobQueue(Protocol):
 
     def depth(self) -> int | None:
         """Jobs waiting, or None when the queue cannot tell cheaply."""
+
+
+# --------------------------------------------------------------------------- analysis
+
+
+class AnalysisUnavailableError(Exception):
+    """The model service is busy or down for now; try the analysis again later."""
+
+    def __init__(self, message: str, *, tokens: int = 0) -> None:
+        super().__init__(message)
+        self.tokens = tokens
+
+
+@dataclass(frozen=True, slots=True)
+class AnalysisOutcome:
+    """One analysis attempt's end: an ``Analysis`` or why there is none, and its token cost."""
+
+    analysis: Analysis | None
+    error: str | None
+    tokens: int
+    model_id: str
+
+
+class Analyzer(Protocol):
+    """A model that triages one request (Amazon Bedrock in production)."""
+
+    def analyse(self, request: AnalysisInput) -> AnalysisOutcome:
+        """Analyse one request; raises ``AnalysisUnavailableError``."""
+        ...
+
+    def check_access(self) -> str:
+        """One cheap call proving the model answers; returns what was reached."""
+        ...

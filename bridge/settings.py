@@ -83,6 +83,25 @@ class GoogleFormsConfig(_Strict):
     email: str | None = None
 
 
+class AnalysisSettings(_Strict):
+    """``[analysis]``: Amazon Bedrock; analysis is off while ``model_id`` is unset."""
+
+    model_id: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    embedding_model_id: str | None = None
+    embedding_dimensions: Annotated[int, Field(ge=1, le=8192)] = 256
+    region: str | None = None
+    max_tokens: Annotated[int, Field(ge=100, le=8192)] = 800
+    daily_token_budget: Annotated[int, Field(ge=0)] = 2_000_000
+
+
+class AppAnalysisConfig(_Strict):
+    """``[apps.analysis]``: whether this app is analysed and which labels may be applied."""
+
+    enabled: bool = True
+    apply_labels: bool = False
+    allowed_labels: list[Annotated[str, Field(min_length=1, max_length=50)]] = []
+
+
 class AppConfig(_Strict):
     """One product whose requests become issues in ``repo``."""
 
@@ -100,6 +119,9 @@ class AppConfig(_Strict):
     tier_weights: dict[str, Annotated[int, Field(ge=1, le=100)]] = {}
     project: ProjectConfig | None = None
     google_forms: GoogleFormsConfig = GoogleFormsConfig()
+    # The analysis picks one of these; empty means the default set.
+    categories: list[Annotated[str, Field(min_length=1, max_length=50)]] = []
+    analysis: AppAnalysisConfig = AppAnalysisConfig()
 
     @field_validator("allowed_origins")
     @classmethod
@@ -117,6 +139,7 @@ class FileConfig(_Strict):
     """The contents of ``featurebridge.toml``."""
 
     server: ServerSettings = ServerSettings()
+    analysis: AnalysisSettings = AnalysisSettings()
     apps: list[AppConfig] = []
 
     @model_validator(mode="after")
@@ -146,6 +169,7 @@ class Settings(BaseModel):
 
     config_path: str | None
     server: ServerSettings = ServerSettings()
+    analysis: AnalysisSettings = AnalysisSettings()
     apps: tuple[AppConfig, ...] = ()
     store_url: str = DEFAULT_STORE_URL
     # The SQS job queue of the Lambda deployment; None under `serve` (a worker thread).
@@ -183,6 +207,9 @@ class Settings(BaseModel):
         return cls(
             config_path=str(path) if path.exists() else None,
             server=file_config.server,
+            analysis=file_config.analysis.model_copy(
+                update={"region": file_config.analysis.region or env.get("AWS_REGION") or None}
+            ),
             apps=tuple(file_config.apps),
             store_url=env.get("FEATUREBRIDGE_STORE") or DEFAULT_STORE_URL,
             queue_url=env.get("FEATUREBRIDGE_QUEUE_URL") or None,

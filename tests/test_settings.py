@@ -173,3 +173,34 @@ def test_ssm_indirection_through_botocore_stubber(monkeypatch: pytest.MonkeyPatc
         resolver = SecretResolver({"GITHUB_WEBHOOK_SECRET_SSM_PARAMETER": "/fb/key"})
         assert resolver.get("GITHUB_WEBHOOK_SECRET") == "s3cret"
     stubber.assert_no_pending_responses()
+
+
+def test_analysis_is_off_until_a_model_is_named(tmp_path: Path) -> None:
+    settings = settings_from(tmp_path, "")
+    assert settings.analysis.model_id is None
+    assert settings.analysis.max_tokens == 800
+
+
+def test_analysis_settings_and_the_region_fallback(tmp_path: Path) -> None:
+    settings = settings_from(
+        tmp_path,
+        '[analysis]\nmodel_id = "us.amazon.nova-micro-v1:0"\nmax_tokens = 500\n'
+        "daily_token_budget = 1000\n"
+        '[[apps]]\nid = "a"\nname = "A"\nrepo = "o/r"\nlabels = ["x"]\n'
+        'categories = ["ux", "api"]\n'
+        '[apps.analysis]\napply_labels = true\nallowed_labels = ["ux"]\n',
+        AWS_REGION="eu-west-1",
+    )
+    assert settings.analysis.model_id == "us.amazon.nova-micro-v1:0"
+    assert settings.analysis.region == "eu-west-1"
+    assert settings.analysis.daily_token_budget == 1000
+    app = settings.app("a")
+    assert app is not None
+    assert app.categories == ["ux", "api"]
+    assert app.analysis.apply_labels
+    assert app.analysis.allowed_labels == ["ux"]
+
+
+def test_an_unknown_analysis_key_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="model"):
+        settings_from(tmp_path, '[analysis]\nmodel = "x"\n')
