@@ -105,6 +105,36 @@ def belongs_to_app(issue_labels: Sequence[str], app_labels: Sequence[str]) -> bo
 
 
 @dataclass(frozen=True, slots=True)
+class AnalysisRecord:
+    """A request's latest AI analysis as the index keeps it: the answer, or why there is none.
+
+    ``fields`` is the validated ``Analysis`` as JSON (empty when it failed).
+    """
+
+    model_id: str
+    analysed_at: datetime
+    fields: Mapping[str, object] = field(default_factory=dict)
+    error: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        """True when the model's answer was rejected (or the call refused)."""
+        return self.error is not None
+
+    @property
+    def category(self) -> str | None:
+        """The analysis's category, None when it failed."""
+        value = self.fields.get("category")
+        return value if isinstance(value, str) else None
+
+    @property
+    def priority(self) -> int | None:
+        """The analysis's priority 1-10, None when it failed."""
+        value = self.fields.get("priority")
+        return value if isinstance(value, int) else None
+
+
+@dataclass(frozen=True, slots=True)
 class Request:
     """One feature request as the index knows it."""
 
@@ -127,6 +157,8 @@ class Request:
     trend: float = 0.0
     # The issue card's Status option on the app's board; None when off the board or unset.
     board_option: str | None = None
+    # Written only by the analysis job; GitHub's changes never touch it.
+    analysis: AnalysisRecord | None = None
 
     @property
     def total_votes(self) -> int:

@@ -88,12 +88,14 @@ _TEXT_POSITIONS = tuple(i for i, name in enumerate(COLUMNS) if name not in _NUMB
 def analysis_fields(request: Request) -> tuple[str | None, str | None]:
     """``(category, priority)`` from the request's AI analysis, when there is one.
 
-    The one place the export reads the analysis. It is not in the index yet
-    (the Bedrock analysis is still to be built), so both are None for now;
-    when ``Request`` gains its analysis, read its category and priority here.
+    The one place the export reads the analysis; both are None until analysed
+    and after a failed analysis.
     """
-    del request
-    return None, None
+    analysis = request.analysis
+    if analysis is None or analysis.failed:
+        return None, None
+    priority = analysis.priority
+    return analysis.category, None if priority is None else str(priority)
 
 
 def unique_voters(request: Request) -> int:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
-from bridge.domain import Request, SortOrder, Status, Submission, Vote
+from bridge.domain import AnalysisRecord, Request, SortOrder, Status, Submission, Vote
 
 if TYPE_CHECKING:
     from bridge.analysis.model import Analysis, AnalysisInput
@@ -277,6 +277,25 @@ class IndexStore(Protocol):
 
     def record_tally(self, app: str, number: int, *, version: int, now: datetime) -> None:
         """The tally as of ``version`` is on GitHub now."""
+
+    def record_analysis(self, app: str, number: int, record: AnalysisRecord) -> bool:
+        """Keep ``record`` as the request's analysis (nothing else changes).
+
+        Returns False when the request is not in the index.
+        """
+
+    def add_to_counter(
+        self, key: str, amount: int, *, limit: int | None, expires_at: datetime
+    ) -> bool:
+        """Add ``amount`` to a counter shared by every process, atomically.
+
+        With ``limit``, a positive ``amount`` that would take the total past it
+        is refused (False) and nothing changes. The counter may vanish after
+        ``expires_at``.
+        """
+
+    def read_counter(self, key: str) -> int:
+        """A counter's value; 0 when it was never added to."""
 
 
 # --------------------------------------------------------------------------- issue tracker

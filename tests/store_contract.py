@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from bridge.domain import (
+    AnalysisRecord,
     Delivery,
     Request,
     SortOrder,
@@ -588,6 +589,80 @@ class StoreContract:
         store.hit_rate_limit("k", window_seconds=60, now=T0)
         store.hit_rate_limit("k", window_seconds=60, now=T0 + timedelta(seconds=1))
         assert store.hit_rate_limit("k", window_seconds=60, now=T0 + timedelta(seconds=61)) == 1
+
+    # ---------------------------------------------------------------- analysis
+
+    def test_analysis_is_kept_on_the_request_and_exported(self, store: IndexStore) -> None:
+        store.upsert_request(request(1))
+        record = AnalysisRecord(
+            model_id="amazon.nova-micro-v1:0",
+            analysed_at=T0,
+            fields={"category": "ux", "priority": 7, "summary": "Dark mode, «please»."},
+        )
+        assert store.record_analysis("mobile", 1, record)
+        assert not store.record_analysis("mobile", 99, record)
+        assert store.get_request("mobile", 99) is None
+        stored = store.get_request("mobile", 1)
+        assert stored is not None
+        assert stored.analysis == record
+        assert stored.analysis.category == "ux"
+        assert stored.analysis.priority == 7
+        [exported] = export_all(store, apps=["mobile"], limit=10)
+        assert exported.analysis == record
+        [listed] = store.list_requests(ListQuery(app="mobile")).items
+        assert listed.analysis == record
+
+    def test_analysis_survives_github_changes(self, store: IndexStore) -> None:
+        store.upsert_request(request(1))
+        failed = AnalysisRecord(model_id="m", analysed_at=T0, error="free text")
+        store.record_analysis("mobile", 1, failed)
+        store.upsert_request(replace(request(1), title="Renamed"))
+        store.record_github_changes(
+            GitHubChanges(synced=[replace(request(1), title="Again", github_thumbs_up=3)]),
+            delivery_id="d-analysis",
+            now=T0,
+        )
+        after = store.get_request("mobile", 1)
+        assert after is not None
+        assert after.title == "Again"
+        assert after.analysis == failed
+        assert after.analysis.failed
+        assert after.analysis.category is None
+
+    def test_counter_adds_up_to_its_limit(self, store: IndexStore) -> None:
+        expires = datetime.now(UTC) + timedelta(days=2)
+        assert store.read_counter("tokens:2026-11-25") == 0
+        assert store.add_to_counter("tokens:2026-11-25", 600, limit=1000, expires_at=expires)
+        assert not store.add_to_counter("tokens:2026-11-25", 500, limit=1000, expires_at=expires)
+        assert store.add_to_counter("tokens:2026-11-25", 400, limit=1000, expires_at=expires)
+        assert store.read_counter("tokens:2026-11-25") == 1000
+        # Corrections and unlimited counts always apply.
+        assert store.add_to_counter("tokens:2026-11-25", -300, limit=None, expires_at=expires)
+        assert store.add_to_counter("tokens:2026-11-25", 5000, limit=None, expires_at=expires)
+        assert store.read_counter("tokens:2026-11-25") == 5700
+        assert not store.add_to_counter("fresh", 2000, limit=1000, expires_at=expires)
+        assert store.read_counter("fresh") == 0
+        assert store.read_counter("tokens:2026-11-26") == 0
+
+    def test_concurrent_counter_adds_never_pass_the_limit(self, store: IndexStore) -> None:
+        expires = datetime.now(UTC) + timedelta(days=2)
+        granted: list[bool] = []
+        errors: list[BaseException] = []
+
+        def spend() -> None:
+            try:
+                granted.append(store.add_to_counter("day", 100, limit=1000, expires_at=expires))
+            except BaseException as error:
+                errors.append(error)
+
+        threads = [threading.Thread(target=spend) for _ in range(25)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+        assert granted.count(True) == 10
+        assert store.read_counter("day") == 1000
 
     # ---------------------------------------------------------------- export scan
 

@@ -30,6 +30,7 @@ from bridge.ports import InvalidCursorError, ListQuery, Page, StoreError
 from bridge.stores import dynamodb_items as i
 from bridge.stores import dynamodb_table as t
 from bridge.stores.codec import export_cursor, export_position
+from bridge.stores.dynamodb_analysis import AnalysisMixin
 from bridge.stores.dynamodb_client import CapacityMeter, Table, names
 from bridge.stores.dynamodb_github import GitHubMixin
 from bridge.stores.dynamodb_outbox import OutboxMixin
@@ -47,7 +48,7 @@ __all__ = ["CapacityMeter", "DynamoDBStore"]
 MAX_EVALUATED = 1000
 
 
-class DynamoDBStore(OutboxMixin, GitHubMixin, VotesMixin):
+class DynamoDBStore(OutboxMixin, GitHubMixin, VotesMixin, AnalysisMixin):
     """IndexStore over one DynamoDB table (see :func:`dynamodb_table.create_table`).
 
     The outbox methods live in :mod:`dynamodb_outbox`, GitHub's changes in

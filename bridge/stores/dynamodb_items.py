@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, TypeAlias
 
 from bridge.domain import Delivery, Request, Source, Status, Submission, Vote
 from bridge.stores import dynamodb_table as t
+from bridge.stores.analysis_codec import analysis_from_json
 from bridge.stores.codec import content_from_json, content_to_json
 from bridge.timeutil import parse_iso, to_sortable
 
@@ -182,6 +183,8 @@ def request_of(item: Item) -> Request:
         duplicate_of=number(item, "duplicate_of"),
         trend=float(text(item, "trend") or 0.0),
         board_option=text(item, "board_option"),
+        # Written only by record_analysis: request_item never names it, so no update clears it.
+        analysis=analysis_from_json(text(item, "analysis")),
     )
 
 

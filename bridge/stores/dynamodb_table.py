@@ -127,6 +127,11 @@ def rate_pk(key: str) -> str:
     return f"RATE#{key}"
 
 
+def counter_pk(key: str) -> str:
+    """Partition of a shared counter (one item, sort key ``COUNTER``)."""
+    return f"COUNTER#{key}"
+
+
 def delivery_pk(delivery_id: str) -> str:
     """Partition of one recorded GitHub webhook delivery."""
     return f"DELIVERY#{delivery_id}"

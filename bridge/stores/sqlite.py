@@ -25,6 +25,7 @@ from bridge.ports import (
     StoreError,
 )
 from bridge.stores.codec import export_cursor, export_position
+from bridge.stores.sqlite_analysis import AnalysisMixin
 from bridge.stores.sqlite_base import SQLiteBase
 from bridge.stores.sqlite_outbox import OutboxMixin
 from bridge.stores.sqlite_rows import (
@@ -47,7 +48,7 @@ _ORDER: dict[SortOrder, tuple[str, str]] = {
 }
 
 
-class SQLiteStore(OutboxMixin, VotesMixin, SQLiteBase):
+class SQLiteStore(OutboxMixin, VotesMixin, AnalysisMixin, SQLiteBase):
     """IndexStore over one SQLite database file."""
 
     # ------------------------------------------------------------------ requests

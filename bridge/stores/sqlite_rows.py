@@ -11,6 +11,7 @@ from bridge.domain import Delivery, Request, Source, Status, Submission
 from bridge.ports import (
     InvalidCursorError,
 )
+from bridge.stores.analysis_codec import analysis_from_json
 from bridge.stores.codec import content_from_json
 from bridge.timeutil import parse_iso
 
@@ -34,7 +35,7 @@ def decode_position(cursor: str, column: str) -> tuple[Any, int]:
 EXPORT_COLUMNS = (
     "app, number, submission_id, title, status, labels, url, source, created_at, updated_at,"
     " closed_at, github_thumbs_up, bridge_votes, weighted_votes, duplicate_of, trend_score,"
-    " board_option"
+    " board_option, analysis"
 )
 _STATUSES = {status.value: status for status in Status}
 _SOURCES = {source.value: source for source in Source}
@@ -63,6 +64,7 @@ def export_request(row: tuple[Any, ...], labels_seen: dict[str, tuple[str, ...]]
         duplicate_of,
         trend,
         board_option,
+        analysis,
     ) = row
     labels = labels_seen.get(labels_text)
     if labels is None:
@@ -85,6 +87,7 @@ def export_request(row: tuple[Any, ...], labels_seen: dict[str, tuple[str, ...]]
         duplicate_of=duplicate_of,
         trend=trend,
         board_option=board_option,
+        analysis=analysis_from_json(analysis),
     )
 
 
@@ -118,6 +121,7 @@ def request_of_row(row: sqlite3.Row) -> Request:
         duplicate_of=row["duplicate_of"],
         trend=row["trend_score"],
         board_option=row["board_option"],
+        analysis=analysis_from_json(row["analysis"]),
     )
 
 

@@ -104,4 +104,14 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE requests ADD COLUMN board_option TEXT;
     """,
+    # analysis (issue 15): the latest analysis on the request (JSON, bridge-owned),
+    # and shared counters such as the day's Bedrock tokens.
+    """
+    ALTER TABLE requests ADD COLUMN analysis TEXT;
+    CREATE TABLE counters (
+        key TEXT PRIMARY KEY,
+        value INTEGER NOT NULL,
+        expires_at REAL NOT NULL
+    );
+    """,
 )
