@@ -25,7 +25,7 @@ from bridge.tracking import build_tracker
 
 if TYPE_CHECKING:
     from bridge.domain import Submission
-    from bridge.ports import IndexStore, IssueTracker, JobQueue
+    from bridge.ports import Analyzer, IndexStore, IssueTracker, JobQueue
 
 
 def build_runtime(
@@ -35,6 +35,7 @@ def build_runtime(
     tracker: IssueTracker | None = None,
     queue: JobQueue | None = None,
     clock: Callable[[], datetime] = utcnow,
+    analyzer: Analyzer | None = None,
 ) -> Runtime:
     """Build each adapter from settings unless the caller supplies it."""
     budget = Budget(
@@ -59,7 +60,17 @@ def build_runtime(
         queue=queue if queue is not None else default_queue(settings),
         pacer=pacer,
         clock=clock,
+        analyzer=analyzer if analyzer is not None else default_analyzer(settings),
     )
+
+
+def default_analyzer(settings: Settings) -> Analyzer | None:
+    """Bedrock when ``[analysis] model_id`` is set; its client is built on first use."""
+    if not settings.analysis.model_id:
+        return None
+    from bridge.analysis.bedrock import BedrockAnalyzer
+
+    return BedrockAnalyzer(settings.analysis)
 
 
 def default_queue(settings: Settings) -> JobQueue:

@@ -13,6 +13,7 @@ import logging
 from dataclasses import replace
 from datetime import timedelta
 
+from bridge.analysis.queueing import analysis_job
 from bridge.boards import add_to_board_job
 from bridge.domain import Request, Submission, belongs_to_app
 from bridge.indexing import indexed_request
@@ -84,6 +85,9 @@ def deliver(runtime: Runtime, submission_id: str) -> Submission | None:
     if app.project is not None:
         # The board is a follow-up: the request path spends one GitHub request.
         runtime.queue.enqueue(add_to_board_job(app.id, issue.number, issue.node_id))
+    if runtime.analyzer is not None and app.analysis.enabled:
+        # The analysis is a follow-up too: never on the submitter's request path.
+        runtime.queue.enqueue(analysis_job(app.id, issue.number))
     return store.get_submission(submission_id)
 
 

@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from bridge.analysis.queueing import ANALYSE_REQUEST, POST_ANALYSIS
 from bridge.boards import ADD_TO_BOARD, BOARD_ITEM, add_to_board, apply_board_item, board_of
 from bridge.delivery import DELIVER_SUBMISSION, deliver
 from bridge.duplicates import MERGE_DUPLICATE, merge_duplicate
@@ -47,6 +48,23 @@ def _write_due_tallies(runtime: Runtime, payload: dict[str, Any]) -> None:
     write_tallies(runtime)
 
 
+def _analyse(runtime: Runtime, payload: dict[str, Any]) -> None:
+    # Loaded with the first analysis: pydantic's model and the prompt stay off cold starts.
+    from bridge.analysis.job import analyse_request
+
+    analyse_request(
+        runtime, str(payload["app"]), int(payload["number"]), attempts=int(payload["attempts"])
+    )
+
+
+def _post_analysis(runtime: Runtime, payload: dict[str, Any]) -> None:
+    from bridge.analysis.job import post_analysis
+
+    post_analysis(
+        runtime, str(payload["app"]), int(payload["number"]), attempts=int(payload["attempts"])
+    )
+
+
 HANDLERS: dict[str, Callable[[Runtime, dict[str, Any]], None]] = {
     DELIVER_SUBMISSION: _deliver,
     SYNC: _sync,
@@ -54,6 +72,8 @@ HANDLERS: dict[str, Callable[[Runtime, dict[str, Any]], None]] = {
     ADD_TO_BOARD: add_to_board,
     BOARD_ITEM: apply_board_item,
     WRITE_TALLIES: _write_due_tallies,
+    ANALYSE_REQUEST: _analyse,
+    POST_ANALYSIS: _post_analysis,
 }
 
 

@@ -416,6 +416,9 @@ class IssueTracker(Protocol):
     def repo_labels(self, repo: str) -> frozenset[str]:
         """The repo's label names; TrackerError when the repo cannot be reached."""
 
+    def add_labels(self, repo: str, number: int, labels: Sequence[str]) -> None:
+        """Add existing ``labels`` to the issue (labels it has already are kept)."""
+
     # -- GitHub Projects (v2) boards. ``repo`` is the app's repository: its
     # installation's token is the one that reads and writes the board.
 

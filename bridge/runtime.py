@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bridge.pacing import ContentPacer
-from bridge.ports import IndexStore, IssueTracker, JobQueue
+from bridge.ports import Analyzer, IndexStore, IssueTracker, JobQueue
 from bridge.settings import Settings
 
 
@@ -21,3 +21,5 @@ class Runtime:
     queue: JobQueue
     pacer: ContentPacer
     clock: Callable[[], datetime]
+    # None while [analysis] model_id is unset: analysis is off.
+    analyzer: Analyzer | None = None

@@ -73,6 +73,10 @@ class UnconfiguredTracker:
         """Refuse, as for creating."""
         raise TrackerNotConfiguredError(self._detail)
 
+    def add_labels(self, repo: str, number: int, labels: Sequence[str]) -> None:
+        """Refuse, as for creating."""
+        raise TrackerNotConfiguredError(self._detail)
+
     def add_to_board(
         self,
         project: ProjectRef,

@@ -303,6 +303,18 @@ class GitHubIssueTracker:
             if isinstance(label, dict) and "name" in label
         )
 
+    def add_labels(self, repo: str, number: int, labels: Sequence[str]) -> None:
+        """Add ``labels`` to the issue; GitHub keeps the ones it has (one write)."""
+        owner, name = split_repo(repo)
+        self._request(
+            "POST",
+            f"/repos/{owner}/{name}/issues/{number}/labels",
+            repo=repo,
+            action=f"label {repo}#{number}",
+            json={"labels": list(labels)},
+            write=True,
+        )
+
     def canonical_issue(self, repo: str, number: int) -> tuple[str, int] | None:
         """The issue ``number`` was closed as a duplicate of: ``(repo, number)``.
 

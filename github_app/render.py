@@ -190,6 +190,17 @@ def _inline(text: str, email: str | None, *, limit: int) -> str:
     return _INLINE_RE.sub(lambda m: _INLINE_ESCAPES[m.group()], text)
 
 
+# Cross-references the model could write: ``#12``, ``org/repo#12``, ``GH-12`` and
+# links. A zero-width space keeps them readable and unlinked.
+_REFERENCE_RE = re.compile(r"#(?=\d)|(?i:\bGH)-(?=\d)|:(?=//)")
+
+
+def inert_inline(text: str, *, limit: int) -> str:
+    """Untrusted text (the model's words) as one inert line: no mentions, no references."""
+    text = _inline(" ".join(_clean(text).split()), None, limit=limit)
+    return _REFERENCE_RE.sub(lambda m: m.group() + _ZWSP, text)
+
+
 def _utf16_len(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 

@@ -50,6 +50,7 @@ class FakeTracker:
         self.lock = threading.Lock()
         self.comments: dict[tuple[str, int], dict[int, str]] = {}
         self.comment_writes = 0
+        self.added_labels: dict[tuple[str, int], list[str]] = {}
         # Boards: (owner, number) -> {(repo, number): {"id", "status", "votes"}}.
         self.boards: dict[tuple[str, int], dict[tuple[str, int], dict[str, Any]]] = {}
         self.board_writes = 0
@@ -122,6 +123,9 @@ class FakeTracker:
 
     def canonical_issue(self, repo: str, number: int) -> tuple[str, int] | None:
         return None
+
+    def add_labels(self, repo: str, number: int, labels) -> None:  # type: ignore[no-untyped-def]
+        self.added_labels.setdefault((repo, number), []).extend(labels)
 
     def repo_labels(self, repo: str) -> frozenset[str]:
         return frozenset(label for issue in self.issues.get(repo, []) for label in issue.labels)

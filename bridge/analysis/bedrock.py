@@ -73,7 +73,11 @@ class BedrockAnalyzer:
         tokens = 0
         problem: str | None = None
         for _ in range(ATTEMPTS):
-            response = self._converse(request, problem, spent=tokens)
+            try:
+                response = self._converse(request, problem, spent=tokens)
+            except _RefusedError as refused:
+                # Access, validation or quota: trying again will not help.
+                return AnalysisOutcome(None, str(refused), tokens, self._model_id)
             tokens += _tokens(response)
             result = _read(response, request)
             if isinstance(result, Analysis):
@@ -127,7 +131,11 @@ class BedrockAnalyzer:
             code = error.response.get("Error", {}).get("Code", "")
             if code in RETRYABLE:
                 raise AnalysisUnavailableError(code, tokens=spent) from error
-            raise
+            raise _RefusedError(f"Bedrock refused the call: {code or 'unknown error'}") from error
+
+
+class _RefusedError(Exception):
+    """Bedrock answered with an error that trying again will not fix."""
 
 
 def _tokens(response: Any) -> int:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from datetime import datetime
 
 from bridge.domain import AnalysisRecord
 from bridge.stores.analysis_codec import analysis_to_json
 from bridge.stores.sqlite_base import SQLiteBase
+
+_KEEP_SECONDS = 7 * 24 * 3600
 
 
 class AnalysisMixin(SQLiteBase):
@@ -31,8 +32,12 @@ class AnalysisMixin(SQLiteBase):
         process sharing the file.
         """
         with self._write() as db:
-            # Housekeeping: counters of past days go (their keys name the day).
-            db.execute("DELETE FROM counters WHERE expires_at <= ?", (time.time(),))
+            # Housekeeping: counters of long-past days go (their keys name the day, so
+            # reads need no expiry check, and the caller's clock is the only one used).
+            db.execute(
+                "DELETE FROM counters WHERE expires_at < ?",
+                (expires_at.timestamp() - _KEEP_SECONDS,),
+            )
             row = db.execute("SELECT value FROM counters WHERE key = ?", (key,)).fetchone()
             current = row[0] if row else 0
             if limit is not None and amount > 0 and current + amount > limit:
@@ -45,8 +50,6 @@ class AnalysisMixin(SQLiteBase):
             return True
 
     def read_counter(self, key: str) -> int:
-        """The counter's value; 0 when it was never added to or has expired."""
-        rows = self._read(
-            "SELECT value FROM counters WHERE key = ? AND expires_at > ?", (key, time.time())
-        )
+        """The counter's value; 0 when it was never added to."""
+        rows = self._read("SELECT value FROM counters WHERE key = ?", (key,))
         return int(rows[0][0]) if rows else 0
