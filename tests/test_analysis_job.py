@@ -104,7 +104,8 @@ def test_a_good_answer_is_stored_exported_and_posted_once(parts: Parts) -> None:
     expect_converse(parts.stubber, tool_answer(answer, tokens=700), MODEL)
     assert analyse_request(parts.runtime, "mobile", 2) == "analysed"
     request = parts.runtime.store.get_request("mobile", 2)
-    assert request is not None and request.analysis is not None
+    assert request is not None
+    assert request.analysis is not None
     assert analysis_fields(request) == ("ux", "6")
     [body] = parts.comments()
     assert body.endswith(analysis_marker("mobile"))
@@ -130,7 +131,9 @@ def test_a_malformed_answer_twice_is_a_failed_analysis_and_no_comment(parts: Par
     expect_converse(parts.stubber, tool_answer(bad), MODEL)
     assert analyse_request(parts.runtime, "mobile", 2) == "failed"
     request = parts.runtime.store.get_request("mobile", 2)
-    assert request is not None and request.analysis is not None and request.analysis.failed
+    assert request is not None
+    assert request.analysis is not None
+    assert request.analysis.failed
     assert analysis_fields(request) == (None, None)
     assert parts.comments() == []
     assert parts.runtime.store.read_counter(failures_key(parts.runtime.clock())) == 1
@@ -147,9 +150,12 @@ def test_an_obeyed_injection_gets_nothing_onto_github(parts: Parts) -> None:
     expect_converse(parts.stubber, tool_answer(obeyed), MODEL)
     assert analyse_request(parts.runtime, "mobile", 2) == "analysed"
     [body] = parts.comments()
-    assert "@someone" not in body and "@security-team" not in body
+    assert "@someone" not in body
+    assert "@security-team" not in body
     assert "#1 " not in body.replace("- #1 Offline", "")  # only the bridge's own link
-    assert "acme/other#3" not in body and "GH-12" not in body and "https://" not in body
+    assert "acme/other#3" not in body
+    assert "GH-12" not in body
+    assert "https://" not in body
 
 
 def test_a_label_outside_the_repo_is_never_applied(parts: Parts) -> None:
@@ -171,7 +177,8 @@ def test_a_retryable_error_backs_off(parts: Parts, code: str) -> None:
     [(first, d1), (second, d2)] = zip(parts.queue.jobs, parts.queue.delays, strict=True)
     assert (first.kind, first.payload["attempts"]) == (ANALYSE_REQUEST, 1)
     assert second.payload["attempts"] == 4
-    assert 1 <= d1 <= 2 and 8 <= d2 <= 16  # doubling, jittered
+    assert 1 <= d1 <= 2
+    assert 8 <= d2 <= 16
     assert parts.comments() == []
     # Nothing was spent: the reservations came back.
     assert parts.runtime.store.read_counter(tokens_key(parts.runtime.clock())) == 0
@@ -187,7 +194,8 @@ def test_a_refused_call_is_a_failed_analysis(parts: Parts) -> None:
     parts.stubber.add_client_error("converse", service_error_code="AccessDeniedException")
     assert analyse_request(parts.runtime, "mobile", 2) == "failed"
     request = parts.runtime.store.get_request("mobile", 2)
-    assert request is not None and request.analysis is not None
+    assert request is not None
+    assert request.analysis is not None
     assert "AccessDeniedException" in (request.analysis.error or "")
 
 
@@ -218,7 +226,8 @@ def test_a_failed_comment_write_is_retried_without_a_second_analysis(parts: Part
     expect_converse(parts.stubber, tool_answer(GOOD_INPUT), MODEL)
     assert analyse_request(parts.runtime, "mobile", 2) == "analysed"
     [job] = parts.queue.jobs
-    assert job.kind == POST_ANALYSIS and parts.queue.delays[0] >= 30
+    assert job.kind == POST_ANALYSIS
+    assert parts.queue.delays[0] >= 30
     run_job(parts.runtime, job)
     assert len(parts.comments()) == 1
 
