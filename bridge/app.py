@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from flask import Flask
 
-from bridge.api import export, github, google_forms, ops, pages, requests, votes
+from bridge.api import analysis, export, github, google_forms, ops, pages, requests, votes
 from bridge.api.body import FLASK_BODY_LIMIT
 from bridge.api.errors import register_error_handlers
 from bridge.inline import InlineDelivery
@@ -116,6 +116,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.register_blueprint(google_forms.blueprint)
     app.register_blueprint(export.blueprint)
     app.register_blueprint(ops.blueprint)
+    app.register_blueprint(analysis.blueprint)
     app.register_blueprint(github.blueprint)
     app.register_blueprint(pages.blueprint)
     return app

@@ -236,3 +236,57 @@ def _job(kind: str) -> Any:
     from bridge.ports import Job
 
     return Job(kind, {"app": "mobile", "number": 2, "attempts": 0})
+
+
+OPERATOR = {"Authorization": "Bearer operator-secret"}
+
+
+def test_the_analysis_route_queues_a_fresh_analysis(parts: Parts) -> None:
+    from bridge.app import create_app
+
+    client = create_app(parts.runtime.settings, parts.runtime).test_client()
+    assert client.post("/v1/apps/mobile/requests/2/analysis").status_code == 401
+    answer = client.post("/v1/apps/mobile/requests/2/analysis", headers=OPERATOR)
+    assert answer.status_code == 202
+    assert answer.get_json() == {"queued": True, "app": "mobile", "number": 2}
+    [job] = parts.queue.jobs
+    assert (job.kind, job.payload["number"]) == (ANALYSE_REQUEST, 2)
+    missing = client.post("/v1/apps/mobile/requests/99/analysis", headers=OPERATOR)
+    assert missing.status_code == 404
+    assert missing.get_json()["error"]["code"] == "not_found"
+    assert client.post("/v1/apps/nope/requests/2/analysis", headers=OPERATOR).status_code == 404
+
+
+def test_healthz_shows_the_budget_used_and_failures(parts: Parts) -> None:
+    from bridge.app import create_app
+
+    bad = {**GOOD_INPUT, "priority": 0}
+    expect_converse(parts.stubber, tool_answer(bad, tokens=250), MODEL)
+    expect_converse(parts.stubber, tool_answer(bad, tokens=250), MODEL)
+    analyse_request(parts.runtime, "mobile", 2)
+    client = create_app(parts.runtime.settings, parts.runtime).test_client()
+    analysis = client.get("/healthz").get_json()["analysis"]
+    assert analysis["enabled"] is True
+    assert analysis["tokens_used_today"] == 500
+    assert analysis["daily_token_budget"] == 100000
+    assert analysis["failed_today"] == 1
+
+
+def test_analysis_off_is_said_by_healthz_and_the_route(client: Any) -> None:
+    assert client.get("/healthz").get_json()["analysis"]["enabled"] is False
+    answer = client.post("/v1/apps/mobile/requests/1/analysis", headers=OPERATOR)
+    assert answer.status_code == 409
+    assert "model_id" in answer.get_json()["error"]["message"]
+
+
+def test_delivery_queues_the_analysis_after_the_issue_exists(parts: Parts) -> None:
+    from bridge.delivery import deliver
+    from tests.fakes import submit
+
+    submission_id = submit(parts.runtime, "Widgets on the lock screen")
+    delivered = deliver(parts.runtime, submission_id)
+    assert delivered is not None
+    assert delivered.number is not None
+    analyses = [job for job in parts.queue.jobs if job.kind == ANALYSE_REQUEST]
+    assert [job.payload["number"] for job in analyses] == [delivered.number]
+    assert parts.comments(delivered.number) == []  # nothing ran on the request path

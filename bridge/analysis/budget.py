@@ -5,9 +5,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from typing import TYPE_CHECKING
 
-from bridge.analysis.model import AnalysisInput
-from bridge.ports import IndexStore
+if TYPE_CHECKING:
+    # Types only: /healthz reads the counters without loading the model's classes.
+    from bridge.analysis.model import AnalysisInput
+    from bridge.ports import IndexStore
 
 # A conservative reading of the prompt's size: fewer characters per token than
 # English averages, so the reservation is never smaller than the real prompt.

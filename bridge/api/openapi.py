@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from bridge.api.analysis import AnalysisQueuedOut
 from bridge.api.export_models import EXPORT_DESCRIPTION, ExportDocument, ExportParams, ExportRow
 from bridge.api.models import ErrorOut, ListParams, RequestList, RequestOut
 from bridge.api.ops import Health
@@ -100,6 +101,16 @@ OPERATIONS: tuple[Operation, ...] = (
         tags=("google-forms",),
         description=GOOGLE_FORMS_DESCRIPTION,
         body_media=("application/json",),
+    ),
+    Operation(
+        "post",
+        "/v1/apps/{app}/requests/{number}/analysis",
+        "Run the AI analysis of a request again (operator)",
+        {202: AnalysisQueuedOut},
+        tags=("analysis",),
+        description="Queues the analysis; its job posts or edits the app's analysis comment. "
+        "409 while analysis is off (no `[analysis] model_id`, or the app disabled it).",
+        operator=True,
     ),
     Operation(
         "get", "/healthz", "Each dependency's state", {200: Health, 503: Health}, tags=("ops",)

@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 from bridge.api.access import require_operator, runtime
 from bridge.api.errors import ApiError
 from bridge.ports import StoreError
+from bridge.runtime import Runtime
 
 blueprint = Blueprint("ops", __name__)
 
@@ -21,6 +22,9 @@ class Health(BaseModel):
     index: dict[str, object]
     github: dict[str, object]
     queue: dict[str, object]
+    analysis: dict[str, object] = Field(
+        description="on or off; today's (UTC) tokens against the daily budget; failed analyses"
+    )
 
 
 def service_version() -> str:
@@ -58,8 +62,32 @@ def healthz() -> tuple[Response, int]:
         status, code = "degraded", 200
     else:
         status, code = "ok", 200
-    body = Health(status=status, index=index, github=github, queue=queue)
+    body = Health(
+        status=status, index=index, github=github, queue=queue, analysis=analysis_health(rt)
+    )
     return jsonify(body.model_dump(mode="json")), code
+
+
+def analysis_health(rt: Runtime) -> dict[str, object]:
+    """Whether analysis is on, and today's budget use and failures (read from the index)."""
+    settings = rt.settings.analysis
+    if rt.analyzer is None:
+        return {"enabled": False, "detail": "off: [analysis] model_id is not set"}
+    from bridge.analysis.budget import failures_key, tokens_key
+
+    now = rt.clock()
+    health: dict[str, object] = {
+        "enabled": True,
+        "model_id": settings.model_id,
+        "day": now.date().isoformat(),
+        "daily_token_budget": settings.daily_token_budget,
+    }
+    try:
+        health["tokens_used_today"] = rt.store.read_counter(tokens_key(now))
+        health["failed_today"] = rt.store.read_counter(failures_key(now))
+    except StoreError as error:
+        health["detail"] = str(error)
+    return health
 
 
 @blueprint.post("/v1/sync")
