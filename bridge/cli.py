@@ -30,6 +30,14 @@ def _parser() -> argparse.ArgumentParser:
     sync.add_argument(
         "--dry-run", action="store_true", help="show what would change; change nothing"
     )
+    analyze = commands.add_parser("analyze", help="run the AI analysis of requests now")
+    analyze.add_argument("--app", required=True, help="the app id")
+    which = analyze.add_mutually_exclusive_group(required=True)
+    which.add_argument("--number", type=int, help="one request, by issue number")
+    which.add_argument("--all", action="store_true", help="every request of the app")
+    analyze.add_argument(
+        "--dry-run", action="store_true", help="show what would be analysed; call no model"
+    )
     commands.add_parser("doctor", help="check configuration and credentials; exit 1 on problems")
     export = commands.add_parser("export", help="write aggregated vote data (JSON, JSONL, CSV)")
     export.add_argument("--app", action="append", default=[], metavar="ID", help="repeatable")
@@ -81,6 +89,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             since=args.since,
             output=args.output,
             out=sys.stdout.buffer,
+        )
+    if args.command == "analyze":
+        from bridge.commands import run_analyze
+
+        return run_analyze(
+            settings, app_id=args.app, number=args.number, dry_run=args.dry_run, out=sys.stdout
         )
     if args.command == "doctor":
         from bridge.doctor import run_doctor

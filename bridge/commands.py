@@ -1,4 +1,4 @@
-"""Command-line use cases that print progress: sync and export."""
+"""Command-line use cases that print progress: sync, export and analyze."""
 
 from __future__ import annotations
 
@@ -7,14 +7,15 @@ import io
 import os
 import sys
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO, TextIO
 
 from bridge.app import build_runtime
 from bridge.domain import Request, Status
 from bridge.export import DEFAULT_PAGE_SIZE, ExportFormat, parse_since, serialise, walk_pages
-from bridge.ports import Page, StoreError, TrackerError
+from bridge.ports import Job, Page, StoreError, TrackerError
 from bridge.runtime import Runtime
 from bridge.settings import Settings
 from bridge.sync import sync_app
@@ -180,3 +181,104 @@ def write_atomically(path: Path, chunks: Iterable[str]) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
         raise
+
+
+# --------------------------------------------------------------------------- analyze
+
+
+class CommandQueue:
+    """The command's own queue: a retry the job asks for is run here, after its delay."""
+
+    def __init__(self) -> None:
+        self.jobs: list[tuple[Job, float]] = []
+
+    def enqueue(self, job: Job, *, delay_seconds: float = 0) -> None:
+        self.jobs.append((job, delay_seconds))
+
+    def depth(self) -> int | None:
+        return len(self.jobs)
+
+
+# A retry due later than this is left for `serve` or the next run.
+ANALYZE_MAX_WAIT_SECONDS = 120.0
+
+
+def run_analyze(
+    settings: Settings,
+    *,
+    app_id: str,
+    number: int | None,
+    dry_run: bool,
+    out: TextIO,
+    sleep: Callable[[float], None] = time.sleep,
+    runtime: Runtime | None = None,
+) -> int:
+    """``featurebridge analyze``: analyse one request (``number``) or all of an app's."""
+    from bridge.analysis.job import Prepared, prepare, worst_case_for
+
+    app = settings.app(app_id)
+    if app is None:
+        return _usage(f"no app {app_id!r} in the configuration")
+    # A runtime given (tests) must hold a CommandQueue too.
+    runtime = runtime or build_runtime(settings, queue=CommandQueue())
+    queue = runtime.queue
+    if not isinstance(queue, CommandQueue):
+        raise TypeError("featurebridge analyze runs its retries from a CommandQueue")
+    if runtime.analyzer is None or not app.analysis.enabled:
+        print(f"featurebridge: analysis is off for {app_id}: set [analysis] model_id", file=out)
+        return EXIT_PROBLEMS
+    numbers = [number] if number is not None else _all_numbers(runtime, app_id)
+    progress = Progress(f"analysing {app_id}")
+    counts: dict[str, int] = {}
+    for done, each in enumerate(numbers, 1):
+        if dry_run:
+            prepared = prepare(runtime, app_id, each)
+            if isinstance(prepared, Prepared):
+                result = "would analyse"
+                line = f"#{each} {prepared.request.title}: would analyse (reserves up to"
+                line += f" {worst_case_for(runtime, prepared):,} tokens)"
+            else:
+                result, line = prepared, f"#{each}: {prepared}"
+        else:
+            result = _analyse_with_retries(runtime, queue, app_id, each, sleep)
+            line = f"#{each}: {result}"
+        counts[result] = counts.get(result, 0) + 1
+        progress(done)
+        print(line, file=out)
+    progress.close()
+    summary = ", ".join(f"{count} {result}" for result, count in sorted(counts.items()))
+    print(f"{app_id}: {summary or 'no requests'}" + (" (dry run)" if dry_run else ""), file=out)
+    return EXIT_PROBLEMS if counts.get("failed") or counts.get("missing") else EXIT_OK
+
+
+def _analyse_with_retries(
+    runtime: Runtime,
+    queue: CommandQueue,
+    app_id: str,
+    number: int,
+    sleep: Callable[[float], None],
+) -> str:
+    from bridge.analysis.job import analyse_request as analyse
+
+    result: str = analyse(runtime, app_id, number)
+    while result == "retrying" and queue.jobs:
+        job, delay = queue.jobs.pop()
+        if delay > ANALYZE_MAX_WAIT_SECONDS:
+            break
+        sleep(delay)
+        result = analyse(runtime, app_id, number, attempts=int(job.payload["attempts"]))
+    queue.jobs.clear()
+    return result
+
+
+def _all_numbers(runtime: Runtime, app_id: str) -> list[int]:
+    numbers: list[int] = []
+    cursor: str | None = None
+    while True:
+        page = runtime.store.export_requests(
+            apps=[app_id], status=None, updated_since=None, limit=500, cursor=cursor
+        )
+        numbers.extend(request.number for request in page.items)
+        if page.next_cursor is None:
+            return numbers
+        cursor = page.next_cursor

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TextIO
 
+from bridge.app import default_analyzer
 from bridge.boards import board_of, board_problems
-from bridge.ports import IssueTracker, StoreError, TrackerError
+from bridge.ports import Analyzer, IssueTracker, StoreError, TrackerError
 from bridge.settings import Settings
 from bridge.stores import StoreUrlError, open_store
 from bridge.tracking import build_tracker
@@ -48,6 +49,7 @@ def check(settings: Settings) -> list[Finding]:
     if health.configured:
         findings.extend(_repo_findings(settings, tracker))
         findings.extend(_board_findings(settings, tracker))
+    findings.append(analysis_finding(settings, default_analyzer(settings)))
     if not settings.secrets.is_set("FEATUREBRIDGE_ADMIN_TOKEN"):
         findings.append(
             Finding(
@@ -64,6 +66,23 @@ def check(settings: Settings) -> list[Finding]:
                     Finding(False, f"app {app.id}", f"{variable} is not set ({purpose} refused)")
                 )
     return findings
+
+
+def analysis_finding(settings: Settings, analyzer: Analyzer | None) -> Finding:
+    """Analysis off (fine), or the model reached with one cheap call (a one-token answer)."""
+    if analyzer is None:
+        return Finding(True, "analysis", "off: set [analysis] model_id to analyse requests")
+    region = settings.analysis.region or "the default region"
+    try:
+        model = analyzer.check_access()
+    except Exception as error:
+        return Finding(
+            False,
+            "analysis",
+            f"{settings.analysis.model_id} in {region} did not answer: {error}; check the"
+            " model id, that model access is granted in Bedrock, and the IAM policy",
+        )
+    return Finding(True, "analysis", f"{model} answers in {region}")
 
 
 def _repo_findings(settings: Settings, tracker: IssueTracker) -> list[Finding]:

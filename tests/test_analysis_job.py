@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from botocore.stub import Stubber
+from botocore.stub import ANY, Stubber
 
 from bridge.analysis.bedrock import RETRYABLE, BedrockAnalyzer
 from bridge.analysis.budget import failures_key, tokens_key
@@ -290,3 +290,74 @@ def test_delivery_queues_the_analysis_after_the_issue_exists(parts: Parts) -> No
     analyses = [job for job in parts.queue.jobs if job.kind == ANALYSE_REQUEST]
     assert [job.payload["number"] for job in analyses] == [delivered.number]
     assert parts.comments(delivered.number) == []  # nothing ran on the request path
+
+
+def test_the_analyze_command_runs_retries_and_reports(parts: Parts) -> None:
+    import io
+    from dataclasses import replace
+
+    from bridge.commands import CommandQueue, run_analyze
+
+    runtime = replace(parts.runtime, queue=CommandQueue())
+    parts.stubber.add_client_error("converse", service_error_code="ThrottlingException")
+    expect_converse(parts.stubber, tool_answer(GOOD_INPUT), MODEL)
+    expect_converse(parts.stubber, tool_answer({**GOOD_INPUT, "priority": 99}), MODEL)
+    expect_converse(parts.stubber, tool_answer({**GOOD_INPUT, "priority": 99}), MODEL)
+    out = io.StringIO()
+    slept: list[float] = []
+    code = run_analyze(
+        runtime.settings,
+        app_id="mobile",
+        number=None,
+        dry_run=False,
+        out=out,
+        sleep=slept.append,
+        runtime=runtime,
+    )
+    text = out.getvalue()
+    assert "#1: retrying" not in text
+    assert "#1: analysed" in text
+    assert "#2: failed" in text
+    assert "mobile: 1 analysed, 1 failed" in text
+    assert code == 1
+    assert len(slept) == 1
+
+
+def test_the_analyze_dry_run_calls_no_model(parts: Parts) -> None:
+    import io
+    from dataclasses import replace
+
+    from bridge.commands import CommandQueue, run_analyze
+
+    runtime = replace(parts.runtime, queue=CommandQueue())
+    out = io.StringIO()
+    code = run_analyze(
+        runtime.settings, app_id="mobile", number=2, dry_run=True, out=out, runtime=runtime
+    )
+    assert code == 0
+    assert "#2 Export reports offline as CSV: would analyse" in out.getvalue()
+    assert parts.comments() == []
+
+
+def test_doctor_checks_model_access_with_one_cheap_call(parts: Parts) -> None:
+    from bridge.doctor import analysis_finding
+
+    analyzer = parts.runtime.analyzer
+    parts.stubber.add_response(
+        "converse",
+        {
+            "output": {"message": {"role": "assistant", "content": [{"text": "OK"}]}},
+            "stopReason": "max_tokens",
+            "usage": {"inputTokens": 5, "outputTokens": 1, "totalTokens": 6},
+            "metrics": {"latencyMs": 80},
+        },
+        {"modelId": MODEL, "messages": ANY, "inferenceConfig": {"maxTokens": 1}},
+    )
+    finding = analysis_finding(parts.runtime.settings, analyzer)
+    assert finding.ok
+    assert MODEL in finding.detail
+    parts.stubber.add_client_error("converse", service_error_code="AccessDeniedException")
+    refused = analysis_finding(parts.runtime.settings, analyzer)
+    assert not refused.ok
+    assert "AccessDeniedException" in refused.detail
+    assert analysis_finding(parts.runtime.settings, None).ok

@@ -80,6 +80,13 @@ def prepare(runtime: Runtime, app_id: str, number: int) -> Prepared | Result:
     )
 
 
+def worst_case_for(runtime: Runtime, prepared: Prepared) -> int:
+    """The tokens an analysis of ``prepared`` reserves from the day's budget."""
+    return worst_case_tokens(
+        prepared.input, max_tokens=runtime.settings.analysis.max_tokens, attempts=ATTEMPTS
+    )
+
+
 def similar_titles(runtime: Runtime, request: Request) -> dict[int, str]:
     """This app's other requests sharing the title's longest words, by number.
 
@@ -108,7 +115,7 @@ def analyse_request(runtime: Runtime, app_id: str, number: int, *, attempts: int
     settings = runtime.settings.analysis
     budget = DailyBudget(runtime.store, settings.daily_token_budget)
     now = runtime.clock()
-    reserved = worst_case_tokens(prepared.input, max_tokens=settings.max_tokens, attempts=ATTEMPTS)
+    reserved = worst_case_for(runtime, prepared)
     if not budget.reserve(reserved, now):
         wait = (next_day(now) - now).total_seconds() + 1
         log.info("analysis of %s#%d waits %.0f s for the next day's budget", app_id, number, wait)
