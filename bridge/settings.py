@@ -208,7 +208,12 @@ class Settings(BaseModel):
             config_path=str(path) if path.exists() else None,
             server=file_config.server,
             analysis=file_config.analysis.model_copy(
-                update={"region": file_config.analysis.region or env.get("AWS_REGION") or None}
+                update={
+                    "region": file_config.analysis.region or env.get("AWS_REGION") or None,
+                    # The Lambda template sets it from the parameter its IAM grant names.
+                    "model_id": env.get("FEATUREBRIDGE_ANALYSIS_MODEL_ID")
+                    or file_config.analysis.model_id,
+                }
             ),
             apps=tuple(file_config.apps),
             store_url=env.get("FEATUREBRIDGE_STORE") or DEFAULT_STORE_URL,

@@ -168,3 +168,95 @@ def test_outputs_name_the_api_and_the_webhook_route(template: dict[str, Any], ap
 def test_code_uri_is_what_the_build_script_writes(template: dict[str, Any]) -> None:
     code = (LAMBDA_DIR / template["Globals"]["Function"]["CodeUri"]).resolve()
     assert code == Path(__file__).resolve().parent.parent / "build" / "lambda.zip"
+
+
+def _evaluate(node: Any, params: dict[str, str], conditions: dict[str, Any]) -> Any:
+    """The few intrinsics the analysis policy uses, resolved for ``params``."""
+    if isinstance(node, list):
+        return [
+            v for v in (_evaluate(item, params, conditions) for item in node) if v != "AWS::NoValue"
+        ]
+    if not isinstance(node, dict):
+        return node
+    if len(node) != 1 or not next(iter(node)).startswith(("Fn::", "Ref", "Condition")):
+        return {k: _evaluate(v, params, conditions) for k, v in node.items()}
+    [(name, value)] = node.items()
+    if name == "Ref":
+        return params.get(value, value)
+    if name in {"Condition", "Fn::Condition"}:
+        return _evaluate(conditions[value], params, conditions)
+    if name == "Fn::Sub":
+        text = value
+        for key, replacement in params.items():
+            text = text.replace("${" + key + "}", replacement)
+        return text
+    if name == "Fn::If":
+        chosen = value[1] if _evaluate(conditions[value[0]], params, conditions) else value[2]
+        return _evaluate(chosen, params, conditions)
+    args = [_evaluate(v, params, conditions) for v in value]
+    if name == "Fn::Split":
+        return args[1].split(args[0])
+    if name == "Fn::Select":
+        return args[1][int(args[0])]
+    operators = {"Fn::Equals": lambda a: a[0] == a[1], "Fn::Or": any, "Fn::And": all}
+    if name == "Fn::Not":
+        return not args[0]
+    return operators[name](args)
+
+
+@pytest.mark.parametrize(
+    ("model_id", "expected"),
+    [
+        ("", None),
+        (
+            "amazon.nova-micro-v1:0",
+            ["arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-micro-v1:0"],
+        ),
+        (
+            "us.amazon.nova-micro-v1:0",
+            [
+                "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.amazon.nova-micro-v1:0",
+                "arn:aws:bedrock:*::foundation-model/* through that profile only",
+            ],
+        ),
+    ],
+)
+def test_the_worker_may_invoke_exactly_the_configured_model(
+    template: dict[str, Any], model_id: str, expected: list[str] | None
+) -> None:
+    params = {
+        "AnalysisModelId": model_id,
+        "AWS::Partition": "aws",
+        "AWS::Region": "us-east-1",
+        "AWS::AccountId": "123456789012",
+        "AWS::NoValue": "AWS::NoValue",
+    }
+    conditions = template["Conditions"]
+    resources = template["Resources"]
+    chosen = [
+        _evaluate(entry, params, conditions)
+        for entry in resources["WorkerFunction"]["Properties"]["Policies"]
+        if isinstance(entry, dict) and "Fn::If" in entry
+    ]
+    worker = [entry for entry in chosen if entry != "AWS::NoValue"]
+    http = resources["HttpFunction"]["Properties"]["Policies"]
+    assert "AnalysisInvokePolicy" not in str(http)
+    env = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert env["FEATUREBRIDGE_ANALYSIS_MODEL_ID"] == {"Ref": "AnalysisModelId"}
+    policy = resources["AnalysisInvokePolicy"]
+    if expected is None:
+        assert not _evaluate(conditions[policy["Condition"]], params, conditions)
+        assert worker == []
+        return
+    assert worker == ["AnalysisInvokePolicy"]
+    statements = _evaluate(policy["Properties"]["PolicyDocument"]["Statement"], params, conditions)
+    assert all(s["Action"] == "bedrock:InvokeModel" for s in statements)
+    described = [
+        s["Resource"] + (" through that profile only" if s.get("Condition") else "")
+        for s in statements
+    ]
+    assert described == expected
+    for statement in statements:
+        if "Condition" in statement:
+            arn = statement["Condition"]["StringEquals"]["bedrock:InferenceProfileArn"]
+            assert arn == expected[0]
