@@ -191,8 +191,8 @@ def _inline(text: str, email: str | None, *, limit: int) -> str:
 
 
 # Cross-references the model could write: ``#12``, ``org/repo#12``, ``GH-12`` and
-# links. A zero-width space keeps them readable and unlinked.
-_REFERENCE_RE = re.compile(r"#(?=\d)|(?i:\bGH)-(?=\d)|:(?=//)")
+# links (``scheme://``, ``www.``). A zero-width space keeps them readable and unlinked.
+_REFERENCE_RE = re.compile(r"#(?=\d)|(?i:\bGH)-(?=\d)|:(?=//)|(?i:\bwww)(?=\.)")
 
 
 def inert_inline(text: str, *, limit: int) -> str:
