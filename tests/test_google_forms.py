@@ -7,7 +7,7 @@ import re
 import shutil
 import subprocess
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -356,7 +356,7 @@ def test_script_uses_the_servers_headers_and_signing_string() -> None:
     signed = f'"{SIGNATURE_HEADER}": "sha256=" + featurebridgeSign_(secret, timestamp + "." + body)'
     assert signed in script
     assert signing_string("123", b"{}") == b"123.{}"
-    assert re.search(r"UrlFetchApp\.fetch\(url, \{[^}]*payload: body,", script, re.S)
+    assert re.search(r"UrlFetchApp\.fetch\(pending\.url, \{[^}]*payload: body,", script, re.S)
     assert "Utilities.computeHmacSha256Signature" in script
     assert "muteHttpExceptions: true" in script
     assert 'getProperty("FEATUREBRIDGE_FORM_SECRET")' in script
@@ -432,3 +432,103 @@ def test_script_under_node_posts_what_the_server_accepts(
     )
     assert answer.status_code == 201, answer.get_json()
     assert tracker.issues["acme/mobile"][0].title == "Dark mode ✨"
+
+
+RETRY_HARNESS = """
+const crypto = require("crypto");
+const fs = require("fs");
+const [statePath, step, reply, now] = process.argv.slice(1);
+const state = JSON.parse(fs.readFileSync(statePath, "utf8"));
+const props = Object.assign({
+  FEATUREBRIDGE_URL: "https://feedback.example.com", FEATUREBRIDGE_FORM_SECRET: %(secret)s,
+}, state.props);
+Date.now = () => Number(now);
+globalThis.PropertiesService = {getScriptProperties: () => ({
+  getProperty: (name) => props[name] ?? null,
+  getProperties: () => Object.assign({}, props),
+  setProperty: (name, value) => { props[name] = String(value); },
+  deleteProperty: (name) => { delete props[name]; },
+})};
+globalThis.Utilities = {
+  Charset: {UTF_8: "utf8"},
+  computeHmacSha256Signature: (value, key, charset) => Array.from(
+    new Int8Array(crypto.createHmac("sha256", Buffer.from(key, charset))
+      .update(Buffer.from(value, charset)).digest())),
+};
+const sent = [];
+globalThis.UrlFetchApp = {fetch: (url, options) => {
+  sent.push({url, options});
+  if (reply === "unreachable") throw new Error("Address unavailable");
+  return {getResponseCode: () => Number(reply), getContentText: () => "{}"};
+}};
+console.warn = console.error = () => {};
+eval(fs.readFileSync(%(script)s, "utf8"));
+if (step === "submit") {
+  onFormSubmit({response: {
+    getId: () => "2_ABaOnud", getRespondentEmail: () => "",
+    getItemResponses: () => [{getItem: () => ({getTitle: () => "What should we build?"}),
+      getResponse: () => "Dark mode"}],
+  }});
+} else {
+  featurebridgeRetry();
+}
+delete props.FEATUREBRIDGE_URL;
+delete props.FEATUREBRIDGE_FORM_SECRET;
+fs.writeFileSync(statePath, JSON.stringify({props}));
+process.stdout.write(JSON.stringify(sent));
+"""
+
+
+def run_script(state: Path, step: str, reply: str, now: datetime) -> list[dict[str, Any]]:
+    """Runs the script once under node (a form submit or a trigger run); fetch answers reply."""
+    harness = RETRY_HARNESS % {"secret": json.dumps(SECRET), "script": json.dumps(str(SCRIPT))}
+    millis = str(int(now.timestamp() * 1000))
+    result = subprocess.run(
+        ["node", "-e", harness, str(state), step, reply, millis],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    sent: list[dict[str, Any]] = json.loads(result.stdout)
+    return sent
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+def test_script_keeps_a_failed_post_and_replays_it_signed_anew(
+    forms_client: FlaskClient, clock: FakeClock, tracker: FakeTracker, tmp_path: Path
+) -> None:
+    state = tmp_path / "state.json"
+    state.write_text('{"props": {}}')
+    start = clock.now
+    minute = 60
+    assert len(run_script(state, "submit", "unreachable", start)) == 1
+    assert run_script(state, "retry", "201", start) == []  # not yet: the first delay is a minute
+    assert len(run_script(state, "retry", "503", start + timedelta(seconds=minute))) == 1
+    assert len(run_script(state, "retry", "429", start + timedelta(seconds=3 * minute))) == 1
+    assert run_script(state, "retry", "201", start + timedelta(seconds=6 * minute)) == []
+    later = start + timedelta(seconds=7 * minute)
+    [replay] = run_script(state, "retry", "201", later)
+    headers = replay["options"]["headers"]
+    assert headers[TIMESTAMP_HEADER] == str(int(later.timestamp()))
+    clock.now = later
+    answer = forms_client.post(
+        URL,
+        data=replay["options"]["payload"].encode(),
+        content_type=replay["options"]["contentType"],
+        headers=headers,
+    )
+    assert answer.status_code == 201, answer.get_json()
+    assert [issue.title for issue in tracker.issues["acme/mobile"]] == ["Dark mode"]
+    assert run_script(state, "retry", "201", later + timedelta(hours=2)) == []
+    assert json.loads(state.read_text())["props"] == {}
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+def test_script_drops_a_post_the_bridge_refuses_for_good(tmp_path: Path) -> None:
+    state = tmp_path / "state.json"
+    state.write_text('{"props": {}}')
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    assert len(run_script(state, "submit", "422", now)) == 1
+    assert json.loads(state.read_text())["props"] == {}
+    assert run_script(state, "retry", "201", now + timedelta(hours=1)) == []
