@@ -10,6 +10,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -69,3 +70,13 @@ def start_serve(tmp_path: Path, port: int, **env: str) -> subprocess.Popen[bytes
             time.sleep(0.05)
     process.kill()
     raise AssertionError("featurebridge serve did not start")
+
+
+def wait_for(condition: Callable[[], object], timeout: float = 20.0) -> bool:
+    """Poll ``condition`` every 0.1 s until it holds (True) or ``timeout`` passes (False)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return False

@@ -6,7 +6,6 @@ Regenerate the golden files after an intended change with
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from hypothesis import strategies as st
 
 from github_app.comments import analysis_marker, render_analysis
 from tests.bedrock_stub import GOOD_INPUT
+from tests.golden_files import assert_golden
 from tests.test_render import GITHUB_MENTION
 
 GOLDEN = Path(__file__).parent / "golden" / "analysis"
@@ -57,13 +57,7 @@ def render(case: dict[str, Any]) -> str:
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_golden(name: str) -> None:
-    rendered = render(CASES[name]) + "\n"
-    path = GOLDEN / f"{name}.md"
-    if os.environ.get("UPDATE_GOLDEN") == "1":
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(rendered.encode("utf-8"))
-    assert path.exists(), f"no golden file {path}; run with UPDATE_GOLDEN=1"
-    assert rendered == path.read_bytes().decode("utf-8")
+    assert_golden(GOLDEN / f"{name}.md", render(CASES[name]) + "\n")
 
 
 def test_every_golden_file_has_a_case() -> None:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import time
 import urllib.request
 from pathlib import Path
 
 from tests.bedrock_standin import BedrockStandIn, instance_of
 from tests.github_double import GitHubDouble
-from tests.processes import free_port, http, start_serve
+from tests.processes import free_port, http, start_serve, wait_for
 
 CONFIG = """
 [server]
@@ -30,15 +29,6 @@ categories = ["feature", "ux"]
 
 OPERATOR = {"Authorization": "Bearer operator-secret"}
 MARKER = "<!-- featurebridge:analysis:mobile -->"
-
-
-def wait_for(condition, timeout: float = 30.0) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def test_instance_of_follows_the_schema() -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import html
 import json
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from github_app.render import (
     render_issue,
     submission_marker,
 )
+from tests.golden_files import assert_golden
 
 GOLDEN = Path(__file__).parent / "golden" / "render"
 ZWSP = "\u200b"
@@ -178,13 +178,7 @@ def serialise(issue: RenderedIssue) -> str:
 
 @pytest.mark.parametrize("name", sorted(GOLDEN_CASES))
 def test_golden(name: str) -> None:
-    rendered = serialise(render(**GOLDEN_CASES[name]))
-    path = GOLDEN / f"{name}.md"
-    if os.environ.get("UPDATE_GOLDEN") == "1":
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(rendered.encode("utf-8"))
-    assert path.exists(), f"no golden file {path}; run with UPDATE_GOLDEN=1"
-    assert rendered == path.read_bytes().decode("utf-8")
+    assert_golden(GOLDEN / f"{name}.md", serialise(render(**GOLDEN_CASES[name])))
 
 
 def test_every_golden_file_has_a_case() -> None:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import signal
-import time
 from pathlib import Path
 
 from tests.github_double import Fault, GitHubDouble
-from tests.processes import free_port, http, start_serve
+from tests.processes import free_port, http, start_serve, wait_for
 
 CONFIG = """
 [server]
@@ -21,15 +20,6 @@ repo = "acme/mobile"
 labels = ["feature-request", "app:mobile"]
 public = true
 """
-
-
-def wait_for(condition, timeout: float = 20.0) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def test_sigkill_after_202_then_restart_delivers_exactly_once(
