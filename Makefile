@@ -6,6 +6,8 @@ TOOLS := .tools
 UV := $(TOOLS)/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
+# checkov lives apart from the project's lock (tools/checkov.in says why).
+CHECKOV_ENV := $(TOOLS)/checkov
 CONFIG := $(if $(wildcard featurebridge.toml),featurebridge.toml,featurebridge.example.toml)
 # Debian's Chromium for the browser tests (Playwright drives it; it downloads no browser).
 CHROMIUM := /usr/bin/chromium
@@ -21,6 +23,11 @@ $(VENV)/.installed: $(UV) uv.lock pyproject.toml
 	$(UV) sync --frozen --python $(PYTHON)
 	touch $@
 
+$(CHECKOV_ENV)/.installed: $(UV) tools/checkov.txt
+	$(UV) venv --quiet --clear --python $(PYTHON) $(CHECKOV_ENV)
+	$(UV) pip install --quiet --python $(CHECKOV_ENV)/bin/python --require-hashes -r tools/checkov.txt
+	touch $@
+
 $(CHROMIUM):
 	$(SUDO) apt-get update -qq
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
@@ -34,10 +41,14 @@ install: $(VENV)/.installed
 serve: $(VENV)/.installed
 	FEATUREBRIDGE_CONFIG=$${FEATUREBRIDGE_CONFIG:-$(CONFIG)} $(BIN)/featurebridge serve
 
-lint: $(VENV)/.installed
+# checkov: every check passes or is skipped with its reason beside the resource;
+# --skip-download keeps it offline.
+lint: $(VENV)/.installed $(CHECKOV_ENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/cfn-lint lambda/template.yaml
+	$(CHECKOV_ENV)/bin/checkov --file lambda/template.yaml --framework cloudformation \
+		--compact --quiet --skip-download
 
 typecheck: $(VENV)/.installed
 	$(BIN)/mypy

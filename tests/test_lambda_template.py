@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -133,10 +135,61 @@ def test_queue_has_a_dead_letter_queue_an_alarm_and_partial_failures(
     mapping = resources["WorkerQueueMapping"]["Properties"]
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert mapping["FunctionName"] == {"Ref": "WorkerFunction"}
-    [alarm] = resources_of(template, "AWS::CloudWatch::Alarm").values()
-    assert alarm["Properties"]["Dimensions"] == [
-        {"Name": "QueueName", "Value": {"Fn::GetAtt": ["DeadLetterQueue", "QueueName"]}}
-    ]
+    assert _alarmed_queues(template) >= {"DeadLetterQueue"}
+
+
+def _alarmed_queues(template: dict[str, Any]) -> set[str]:
+    return {
+        dimension["Value"]["Fn::GetAtt"][0]
+        for alarm in resources_of(template, "AWS::CloudWatch::Alarm").values()
+        for dimension in alarm["Properties"]["Dimensions"]
+        if dimension["Name"] == "QueueName"
+    }
+
+
+def test_every_asynchronous_failure_lands_in_an_alarmed_queue(template: dict[str, Any]) -> None:
+    # EventBridge invokes the schedule asynchronously: without a dead-letter queue
+    # a run that fails every time would fail unnoticed.
+    schedule = template["Resources"]["ScheduleFunction"]["Properties"]
+    assert schedule["DeadLetterQueue"] == {
+        "Type": "SQS",
+        "TargetArn": {"Fn::GetAtt": ["FailedRunQueue", "Arn"]},
+    }
+    assert _alarmed_queues(template) == {"DeadLetterQueue", "FailedRunQueue"}
+
+
+def test_http_reserved_concurrency_is_a_parameter_unset_by_default(
+    template: dict[str, Any],
+) -> None:
+    # Accounts on a low concurrency quota cannot reserve any: the default reserves none.
+    assert template["Parameters"]["HttpReservedConcurrency"]["Default"] == ""
+    assert template["Resources"]["HttpFunction"]["Properties"]["ReservedConcurrentExecutions"] == {
+        "Fn::If": [
+            "HasHttpConcurrency",
+            {"Ref": "HttpReservedConcurrency"},
+            {"Ref": "AWS::NoValue"},
+        ]
+    }
+
+
+def test_http_api_access_log_holds_no_headers_or_query_strings(template: dict[str, Any]) -> None:
+    settings = template["Resources"]["HttpApi"]["Properties"]["AccessLogSettings"]
+    assert settings["DestinationArn"] == {"Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]}
+    fields = json.loads(settings["Format"])
+    assert {"requestId", "status", "path", "latencyMs"} <= fields.keys()
+    # Tokens and signatures travel in headers and query strings: none is logged.
+    assert not [v for v in fields.values() if "header" in v.lower() or "querystring" in v.lower()]
+    log_groups = resources_of(template, "AWS::Logs::LogGroup").values()
+    assert all(group["Properties"]["RetentionInDays"] for group in log_groups)
+
+
+def test_every_checkov_skip_names_its_check_and_gives_a_reason() -> None:
+    skips = re.findall(r"#\s*checkov:skip=(.*)", TEMPLATE.read_text("utf-8"))
+    assert skips
+    for skip in skips:
+        check, _, reason = skip.partition(":")
+        assert re.fullmatch(r"CKV2?_AWS_\d+", check), skip
+        assert len(reason.split()) >= 8, f"{check} needs the reason beside it: {skip}"
 
 
 def test_schedule_rate_comes_from_a_parameter(template: dict[str, Any]) -> None:
