@@ -99,9 +99,12 @@ def status_of(
 
 
 def belongs_to_app(issue_labels: Sequence[str], app_labels: Sequence[str]) -> bool:
-    """An issue belongs to an app when it carries all of the app's labels."""
-    present = set(issue_labels)
-    return all(label in present for label in app_labels)
+    """An issue belongs to an app when it carries all of the app's labels.
+
+    Labels compare case-insensitively, as GitHub compares them.
+    """
+    present = {label.casefold() for label in issue_labels}
+    return all(label.casefold() in present for label in app_labels)
 
 
 @dataclass(frozen=True, slots=True)

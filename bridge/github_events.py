@@ -36,13 +36,14 @@ def _issue_changes(runtime: Runtime, repo: str, issue_json: Mapping[str, Any]) -
         )
         for app in members
     ]
-    removed = [
-        (app.id, issue.number)
-        for app in apps
-        if app.repo.lower() == repo.lower()
-        and app not in members
-        and runtime.store.get_request(app.id, issue.number) is not None
-    ]
+    removed = []
+    for app in apps:
+        if app.repo.lower() != repo.lower() or app in members:
+            continue
+        existing = runtime.store.get_request(app.id, issue.number)
+        # A change strictly older than the index's does not take the issue out.
+        if existing is not None and existing.updated_at <= issue.updated_at:
+            removed.append((app.id, issue.number))
     return GitHubChanges(synced=synced, removed=removed)
 
 

@@ -394,6 +394,91 @@ class StoreContract:
         assert (loaded.source, loaded.submission_id) == (Source.WIDGET, "s1")
         assert (loaded.bridge_votes, loaded.weighted_votes, loaded.total_votes) == (4, 9, 11)
 
+    def test_leaving_and_rejoining_keeps_votes_voters_and_submission(
+        self, store: IndexStore
+    ) -> None:
+        store.create_submission(submission("s1"), idempotency=None, now=T0)
+        delivered = replace(request(1), source=Source.WIDGET, submission_id="s1")
+        store.mark_delivered("s1", delivered)
+        store.add_vote(Vote("mobile", 1, "user-1", T0, weight=3))
+        later = T0 + timedelta(minutes=1)
+        store.record_github_changes(
+            GitHubChanges(removed=[("mobile", 1)]), delivery_id="left", now=later
+        )
+        assert store.get_request("mobile", 1) is None
+        assert store.add_vote(Vote("mobile", 1, "user-2", later)) is None
+        back = replace(request(1, at=later), source=Source.GITHUB, bridge_votes=0, weighted_votes=0)
+        store.record_github_changes(GitHubChanges(synced=[back]), delivery_id="back", now=later)
+        loaded = store.get_request("mobile", 1)
+        assert loaded is not None
+        assert (loaded.source, loaded.submission_id) == (Source.WIDGET, "s1")
+        assert (loaded.bridge_votes, loaded.weighted_votes) == (2, 4)
+        assert store.voted("mobile", "user-1", [1]) == frozenset({1})
+        again = store.add_vote(Vote("mobile", 1, "user-1", later))
+        assert again is not None
+        assert (again[0].bridge_votes, again[1]) == (2, False)
+        removed = store.remove_vote("mobile", 1, "user-1", now=later)
+        assert removed is not None
+        assert (removed[0].bridge_votes, removed[0].weighted_votes, removed[1]) == (1, 1, True)
+
+    def test_an_issue_born_on_github_rejoins_as_it_left(self, store: IndexStore) -> None:
+        born = replace(request(1), source=Source.GITHUB, bridge_votes=0, weighted_votes=0)
+        store.record_github_changes(GitHubChanges(synced=[born]), delivery_id=None, now=T0)
+        store.add_vote(Vote("mobile", 1, "user-1", T0))
+        store.record_github_changes(
+            GitHubChanges(removed=[("mobile", 1)]), delivery_id=None, now=T0
+        )
+        store.record_github_changes(GitHubChanges(synced=[born]), delivery_id=None, now=T0)
+        loaded = store.get_request("mobile", 1)
+        assert loaded is not None
+        assert (loaded.source, loaded.submission_id, loaded.bridge_votes) == (
+            Source.GITHUB,
+            None,
+            1,
+        )
+
+    def test_counters_never_go_below_zero(self, store: IndexStore) -> None:
+        store.upsert_request(request(1))
+        store.add_vote(Vote("mobile", 1, "user-1", T0, weight=3))
+        # A stale full write of the request, counters behind its votes.
+        store.upsert_request(replace(request(1), bridge_votes=0, weighted_votes=0))
+        removed = store.remove_vote("mobile", 1, "user-1", now=T0)
+        assert removed is not None
+        after = removed[0]
+        assert (after.bridge_votes, after.weighted_votes, after.total_votes) == (0, 0, 0)
+        loaded = store.get_request("mobile", 1)
+        assert loaded is not None
+        assert (loaded.bridge_votes, loaded.weighted_votes, loaded.total_votes) == (0, 0, 0)
+
+    def test_a_strictly_older_change_from_github_changes_nothing(self, store: IndexStore) -> None:
+        newer = T0 + timedelta(seconds=1)
+        store.record_github_changes(
+            GitHubChanges(synced=[replace(request(1, title="New"), updated_at=newer)]),
+            delivery_id=None,
+            now=newer,
+        )
+        older = replace(request(1, title="Old", status=Status.PLANNED), updated_at=T0)
+        store.record_github_changes(GitHubChanges(synced=[older]), delivery_id="d1", now=newer)
+        loaded = store.get_request("mobile", 1)
+        assert loaded is not None
+        assert (loaded.title, loaded.status, loaded.updated_at) == ("New", Status.OPEN, newer)
+        equal = replace(request(1, title="Same second"), updated_at=newer)
+        store.record_github_changes(GitHubChanges(synced=[equal]), delivery_id="d2", now=newer)
+        loaded = store.get_request("mobile", 1)
+        assert loaded is not None
+        assert loaded.title == "Same second"
+
+    def test_an_older_change_does_not_bring_a_departed_request_back(
+        self, store: IndexStore
+    ) -> None:
+        newer = T0 + timedelta(seconds=5)
+        store.upsert_request(replace(request(1), updated_at=newer))
+        store.record_github_changes(
+            GitHubChanges(removed=[("mobile", 1)]), delivery_id=None, now=T0
+        )
+        store.record_github_changes(GitHubChanges(synced=[request(1)]), delivery_id=None, now=T0)
+        assert store.get_request("mobile", 1) is None
+
     def test_board_option_round_trips(self, store: IndexStore) -> None:
         on_board = replace(request(1, status=Status.IN_PROGRESS), board_option="In Progress")
         store.upsert_request(on_board)

@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from bridge.domain import Source, Status
+from bridge.domain import Source, Status, Vote
 from bridge.runtime import Runtime
 from github_app.webhooks import sign
+from tests.fakes import FakeClock
 from tests.webhook_payloads import ROOT, example, examples, issue_payload
 
 SECRET = "webhook-secret"
@@ -135,6 +136,41 @@ def test_unlabeled_issue_leaves_the_app(client: FlaskClient, runtime: Runtime) -
     deliver(client, "issues", issue_payload("opened"))
     deliver(client, "issues", issue_payload("unlabeled", labels=("feature-request",)))
     assert runtime.store.get_request("mobile", 1) is None
+
+
+def test_issue_that_leaves_and_returns_keeps_votes_voters_and_submission(
+    client: FlaskClient, runtime: Runtime, clock: FakeClock
+) -> None:
+    submitted = client.post("/v1/apps/mobile/requests", json={"title": "Dark mode"}).get_json()
+    runtime.store.add_vote(Vote("mobile", 1, "user-1", clock(), weight=2))
+    deliver(client, "issues", issue_payload("unlabeled", labels=("feature-request",)))
+    assert runtime.store.get_request("mobile", 1) is None
+    deliver(client, "issues", issue_payload("labeled"))
+    back = runtime.store.get_request("mobile", 1)
+    assert back is not None
+    assert (back.source, back.submission_id) == (Source.API, submitted["id"])
+    assert (back.bridge_votes, back.weighted_votes) == (2, 3)
+    assert runtime.store.voted("mobile", "user-1", [1]) == frozenset({1})
+
+
+def test_labels_that_differ_only_in_case_still_belong(
+    client: FlaskClient, runtime: Runtime
+) -> None:
+    deliver(client, "issues", issue_payload("opened", labels=("Feature-Request", "APP:Mobile")))
+    assert runtime.store.get_request("mobile", 1) is not None
+
+
+def test_a_strictly_older_webhook_rolls_nothing_back(client: FlaskClient, runtime: Runtime) -> None:
+    newer, older = "2030-01-01T00:00:01Z", "2030-01-01T00:00:00Z"
+    deliver(client, "issues", issue_payload("edited", title="New", updated_at=newer))
+    stale = issue_payload("unlabeled", labels=("feature-request",), updated_at=older)
+    deliver(client, "issues", stale)
+    deliver(client, "issues", issue_payload("edited", title="Old", updated_at=older))
+    kept = runtime.store.get_request("mobile", 1)
+    assert kept is not None
+    assert kept.title == "New"
+    deliver(client, "issues", issue_payload("edited", title="Same", updated_at=newer))
+    assert runtime.store.get_request("mobile", 1).title == "Same"  # type: ignore[union-attr]
 
 
 def test_deleted_issue_leaves_the_index(client: FlaskClient, runtime: Runtime) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import functools
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -61,8 +62,13 @@ def issue_payload(
     state_reason: str | None = None,
     thumbs_up: int | None = 0,
     title: str = "Dark mode",
+    updated_at: str | None = None,
 ) -> dict[str, Any]:
-    """An ``issues`` payload derived from GitHub's ``opened`` example, schema-checked."""
+    """An ``issues`` payload derived from GitHub's ``opened`` example, schema-checked.
+
+    The issue's ``updated_at`` is now (whole seconds, as GitHub sends it) unless given:
+    the index ignores a change strictly older than what it holds.
+    """
     payload = example("issues", "opened")
     owner, name = repo.split("/")
     payload["action"] = action
@@ -77,6 +83,7 @@ def issue_payload(
     issue["labels"] = [dict(template, name=label, id=1000 + i) for i, label in enumerate(labels)]
     issue["state"] = state
     issue["state_reason"] = state_reason
+    issue["updated_at"] = updated_at or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     if state == "closed":
         issue["closed_at"] = issue["updated_at"]
     if thumbs_up is None:

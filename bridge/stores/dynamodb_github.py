@@ -7,7 +7,10 @@ is still new); a known one gets an update of GitHub's fields alone, which
 leaves the bridge's own (votes, source, submission) and the vote tally
 bookkeeping as they are. Its vote total (and ``top_key``) counts the bridge's
 votes as read first, so the update is conditional on them being unchanged: a
-vote landing in between makes the transaction retry.
+vote landing in between makes the transaction retry. A change strictly older
+than the index's (by the issue's ``updated_at``) writes nothing. A removed
+request leaves its bridge-owned fields behind in a ``LEFT#`` item, which
+restores them when the issue comes back to the app.
 
 Bigger changes (a sync page near 100 issues plus repositories) are split into
 several transactions with the delivery id in the last one: if one fails, the
@@ -21,12 +24,13 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from bridge.domain import Request
+from bridge.domain import Request, Source
 from bridge.ports import DELIVERY_TTL, GitHubChanges, InstallationChange, StoreError
 from bridge.stores import dynamodb_items as i
 from bridge.stores import dynamodb_table as t
 from bridge.stores.dynamodb_client import Table, TransactionCancelledError, backoff, names
 from bridge.stores.dynamodb_outbox import TRANSACTION_ATTEMPTS
+from bridge.timeutil import to_sortable
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import QueryInputTypeDef, TransactWriteItemTypeDef
@@ -34,6 +38,8 @@ if TYPE_CHECKING:
     from bridge.stores.dynamodb_items import Item
 
 _TRANSACTION_ITEMS = 100
+# What a request keeps while it is out of its app (and the timestamp that orders changes).
+_DEPARTED = ("source", "submission_id", "bridge_votes", "weighted_votes", "updated_at")
 
 
 class GitHubMixin:
@@ -84,19 +90,45 @@ class GitHubMixin:
         """One write per item, later changes winning (sync, then removal, then repos)."""
         writes: dict[tuple[str, str], TransactWriteItemTypeDef] = {}
         keys = [i.key(t.app_pk(r.app), t.request_sk(r.number)) for r in changes.synced]
+        keys += [i.key(t.app_pk(r.app), t.departed_sk(r.number)) for r in changes.synced]
+        keys += [i.key(t.app_pk(app), t.request_sk(number)) for app, number in changes.removed]
         existing = self._table.batch_get(_unique(keys)) if keys else {}
         for request in changes.synced:
-            pk, sk = t.app_pk(request.app), t.request_sk(request.number)
-            writes[pk, sk] = self._sync_write(request, existing.get((pk, sk)))
+            pk = t.app_pk(request.app)
+            sk, left = t.request_sk(request.number), t.departed_sk(request.number)
+            write = self._sync_write(request, existing.get((pk, sk)), existing.get((pk, left)))
+            if write is None:
+                continue
+            writes[pk, sk] = write
+            if (pk, left) in existing:
+                writes[pk, left] = {
+                    "Delete": {"TableName": self._table.name, "Key": i.key(pk, left)}
+                }
         for app, number in changes.removed:
             pk, sk = t.app_pk(app), t.request_sk(number)
-            writes[pk, sk] = {"Delete": {"TableName": self._table.name, "Key": i.key(pk, sk)}}
+            writes.update(self._departure_writes(pk, number, existing.get((pk, sk))))
         if changes.installation is not None:
             writes.update(self._installation_writes(changes.installation))
         return list(writes.values())
 
-    def _sync_write(self, request: Request, existing: Item | None) -> TransactWriteItemTypeDef:
+    def _sync_write(
+        self, request: Request, existing: Item | None, departed: Item | None
+    ) -> TransactWriteItemTypeDef | None:
+        """The write that brings GitHub's view in; None when it is older than the index's."""
+        kept = existing if existing is not None else departed
+        if kept is not None and i.required_text(kept, "updated_at") > to_sortable(
+            request.updated_at
+        ):
+            return None
         if existing is None:
+            if departed is not None:
+                request = replace(
+                    request,
+                    bridge_votes=i.number(departed, "bridge_votes") or 0,
+                    weighted_votes=i.number(departed, "weighted_votes") or 0,
+                    source=Source(i.required_text(departed, "source")),
+                    submission_id=i.text(departed, "submission_id"),
+                )
             new_only = "attribute_not_exists(#pk)"
             return {
                 "Put": {
@@ -108,14 +140,17 @@ class GitHubMixin:
             }
         # GitHub's fields only: the bridge's own, the tally bookkeeping and
         # the votes stay. total_votes and top_key count the bridge's votes as
-        # read, so the update holds only while they are unchanged.
+        # read, so the update holds only while they are unchanged (and while
+        # no newer change has landed).
         merged = replace(
             request,
             bridge_votes=i.number(existing, "bridge_votes") or 0,
             weighted_votes=i.number(existing, "weighted_votes") or 0,
         )
         update, values = i.request_update(merged, keep=i.BRIDGE_OWNED)
-        condition = "attribute_exists(#pk) AND #bridge_votes = :bridge_votes"
+        condition = (
+            "attribute_exists(#pk) AND #bridge_votes = :bridge_votes AND #updated_at <= :updated_at"
+        )
         values[":bridge_votes"] = i.n(merged.bridge_votes)
         return {
             "Update": {
@@ -126,6 +161,33 @@ class GitHubMixin:
                 "ExpressionAttributeNames": names(update, condition),
                 "ExpressionAttributeValues": values,
             }
+        }
+
+    def _departure_writes(
+        self, pk: str, number: int, existing: Item | None
+    ) -> dict[tuple[str, str], TransactWriteItemTypeDef]:
+        """Take a request out of the index, keeping what only the bridge knows of it."""
+        sk = t.request_sk(number)
+        if existing is None:
+            return {(pk, sk): {"Delete": {"TableName": self._table.name, "Key": i.key(pk, sk)}}}
+        unchanged = "#bridge_votes = :bridge_votes"
+        kept: Item = {
+            **i.key(pk, t.departed_sk(number)),
+            **{name: existing[name] for name in _DEPARTED if name in existing},
+        }
+        # What is kept comes first, should a big change be split across transactions.
+        return {
+            (pk, t.departed_sk(number)): {"Put": {"TableName": self._table.name, "Item": kept}},
+            (pk, sk): {
+                "Delete": {
+                    "TableName": self._table.name,
+                    "Key": i.key(pk, sk),
+                    # The counters kept are the ones read: a vote in between retries.
+                    "ConditionExpression": unchanged,
+                    "ExpressionAttributeNames": names(unchanged),
+                    "ExpressionAttributeValues": {":bridge_votes": existing["bridge_votes"]},
+                }
+            },
         }
 
     def _installation_writes(

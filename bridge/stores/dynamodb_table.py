@@ -7,6 +7,7 @@ item                   pk                              sk
 =====================  ==============================  ==============================
 request                ``APP#<app>``                   ``REQ#<number:010>``
 vote                   ``APP#<app>``                   ``VOTE#<number:010>#<voter>``
+departed request       ``APP#<app>``                   ``LEFT#<number:010>``
 submission (outbox)    ``SUB#<id>``                    ``SUB``
 idempotency key        ``IDEM#<app>#<key>``            ``IDEM``
 rate-limit window      ``RATE#<key>``                  ``W#<window start, epoch s>``
@@ -95,6 +96,11 @@ def app_pk(app: str) -> str:
 def request_sk(number: int) -> str:
     """Sort key of one request within its app."""
     return f"REQ#{number:010d}"
+
+
+def departed_sk(number: int) -> str:
+    """Sort key of what the bridge keeps of a request while it is out of its app."""
+    return f"LEFT#{number:010d}"
 
 
 def status_pk(app: str, status: Status) -> str:

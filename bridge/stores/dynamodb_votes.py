@@ -296,6 +296,9 @@ class VotesMixin:
         ``_READ_STATE``), so the keys written match the counters exactly.
         """
         before = i.request_of(item)
+        # Never below zero, whatever an earlier upsert left in the counters.
+        votes = max(votes, -before.bridge_votes)
+        weight = max(weight, -before.weighted_votes)
         after = replace(
             before,
             bridge_votes=before.bridge_votes + votes,

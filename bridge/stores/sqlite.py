@@ -37,6 +37,7 @@ from bridge.stores.sqlite_rows import (
 )
 from bridge.stores.sqlite_schema import MIGRATIONS
 from bridge.stores.sqlite_votes import VotesMixin
+from bridge.timeutil import to_sortable
 
 __all__ = ["MIGRATIONS", "SQLiteStore"]
 
@@ -46,6 +47,10 @@ _ORDER: dict[SortOrder, tuple[str, str]] = {
     SortOrder.NEW: ("created_at", "created_at DESC, number DESC"),
     SortOrder.TRENDING: ("trend_score", "trend_score DESC, number DESC"),
 }
+
+
+# What a request keeps while it is out of its app (and the timestamp that orders changes).
+_BRIDGE_OWNED = "source, submission_id, bridge_votes, weighted_votes, updated_at"
 
 
 class SQLiteStore(OutboxMixin, VotesMixin, AnalysisMixin, SQLiteBase):
@@ -152,6 +157,7 @@ class SQLiteStore(OutboxMixin, VotesMixin, AnalysisMixin, SQLiteBase):
         """Apply GitHub's changes, at most once per delivery id."""
         with self._write() as db:
             if delivery_id is not None:
+                self._prune(db, "deliveries", now)
                 seen = db.execute(
                     "SELECT expires_at FROM deliveries WHERE id = ?", (delivery_id,)
                 ).fetchone()
@@ -164,7 +170,7 @@ class SQLiteStore(OutboxMixin, VotesMixin, AnalysisMixin, SQLiteBase):
             for request in changes.synced:
                 self._sync(db, request)
             for app, number in changes.removed:
-                db.execute("DELETE FROM requests WHERE app = ? AND number = ?", (app, number))
+                self._depart(db, app, number)
             if changes.installation is not None:
                 self._install(db, changes.installation)
         return True
@@ -174,12 +180,26 @@ class SQLiteStore(OutboxMixin, VotesMixin, AnalysisMixin, SQLiteBase):
         return frozenset(row["repo"] for row in self._read("SELECT repo FROM installations"))
 
     def _sync(self, db: sqlite3.Connection, request: Request) -> None:
-        existing = db.execute(
-            "SELECT bridge_votes, weighted_votes, source, submission_id FROM requests"
-            " WHERE app = ? AND number = ?",
-            (request.app, request.number),
-        ).fetchone()
+        """Apply GitHub's view of a request, keeping the bridge's own fields.
+
+        A request that left its app and comes back gets them from
+        ``departed_requests``; a change strictly older than the index's
+        (by the issue's ``updated_at``) is ignored.
+        """
+        key = (request.app, request.number)
+        existing = (
+            db.execute(
+                f"SELECT {_BRIDGE_OWNED} FROM requests WHERE app = ? AND number = ?",  # noqa: S608 -- fixed columns
+                key,
+            ).fetchone()
+            or db.execute(
+                f"SELECT {_BRIDGE_OWNED} FROM departed_requests WHERE app = ? AND number = ?",  # noqa: S608 -- fixed columns
+                key,
+            ).fetchone()
+        )
         if existing is not None:
+            if existing["updated_at"] > to_sortable(request.updated_at):
+                return
             request = replace(
                 request,
                 bridge_votes=existing["bridge_votes"],
@@ -188,6 +208,17 @@ class SQLiteStore(OutboxMixin, VotesMixin, AnalysisMixin, SQLiteBase):
                 submission_id=existing["submission_id"],
             )
         self._upsert(db, request)
+        db.execute("DELETE FROM departed_requests WHERE app = ? AND number = ?", key)
+
+    @staticmethod
+    def _depart(db: sqlite3.Connection, app: str, number: int) -> None:
+        """Take a request out of the index, keeping what only the bridge knows."""
+        db.execute(
+            f"INSERT OR REPLACE INTO departed_requests (app, number, {_BRIDGE_OWNED})"  # noqa: S608 -- fixed columns
+            f" SELECT app, number, {_BRIDGE_OWNED} FROM requests WHERE app = ? AND number = ?",
+            (app, number),
+        )
+        db.execute("DELETE FROM requests WHERE app = ? AND number = ?", (app, number))
 
     @staticmethod
     def _install(db: sqlite3.Connection, change: InstallationChange) -> None:
@@ -211,6 +242,7 @@ class SQLiteStore(OutboxMixin, VotesMixin, AnalysisMixin, SQLiteBase):
         window_start = now.timestamp() // window_seconds * window_seconds
         expires_at = window_start + window_seconds
         with self._write() as db:
+            self._prune(db, "rate_counters", now)
             db.execute(
                 "INSERT INTO rate_counters (key, window_start, count, expires_at)"
                 " VALUES (?, ?, 1, ?) ON CONFLICT (key) DO UPDATE SET"

@@ -8,8 +8,9 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TypeAlias
 
 from bridge.domain import Request, Submission
 from bridge.ports import (
@@ -18,6 +19,9 @@ from bridge.ports import (
 from bridge.stores.sqlite_rows import submission_of_row
 from bridge.stores.sqlite_schema import MIGRATIONS
 from bridge.timeutil import to_sortable
+
+# Tables whose records expire (``expires_at``, epoch seconds).
+Expiring: TypeAlias = Literal["idempotency_keys", "deliveries", "rate_counters"]
 
 
 class SQLiteBase:
@@ -140,6 +144,12 @@ class SQLiteBase:
         )
 
     @staticmethod
+    def _prune(db: sqlite3.Connection, table: Expiring, now: datetime) -> None:
+        """Housekeeping: delete the table's records past their expiry (DynamoDB's TTL
+        does this there); every read treats them as absent anyway."""
+        db.execute(f"DELETE FROM {table} WHERE expires_at <= ?", (now.timestamp(),))  # noqa: S608 -- a fixed table name
+
+    @staticmethod
     def _request_row(db: sqlite3.Connection, app: str, number: int) -> sqlite3.Row | None:
         row: sqlite3.Row | None = db.execute(
             "SELECT * FROM requests WHERE app = ? AND number = ?", (app, number)
@@ -151,8 +161,10 @@ class SQLiteBase:
         db: sqlite3.Connection, app: str, number: int, *, votes: int, weight: int, trend: float
     ) -> None:
         db.execute(
-            "UPDATE requests SET bridge_votes = bridge_votes + ?,"
-            " weighted_votes = weighted_votes + ?, total_votes = total_votes + ?,"
+            # Never below zero, whatever an earlier upsert left in the counters.
+            "UPDATE requests SET bridge_votes = MAX(0, bridge_votes + ?),"
+            " weighted_votes = MAX(0, weighted_votes + ?),"
+            " total_votes = github_thumbs_up + MAX(0, bridge_votes + ?),"
             " trend_score = ?, tally_version = tally_version + 1 WHERE app = ? AND number = ?",
             (votes, weight, votes, trend, app, number),
         )

@@ -27,6 +27,7 @@ class OutboxMixin(SQLiteBase):
         """Store a submission, or return the one its live idempotency key made."""
         with self._write() as db:
             if idempotency is not None:
+                self._prune(db, "idempotency_keys", now)
                 row = db.execute(
                     "SELECT fingerprint, submission_id, expires_at FROM idempotency_keys"
                     " WHERE app = ? AND key = ?",

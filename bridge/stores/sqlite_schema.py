@@ -114,4 +114,22 @@ MIGRATIONS: tuple[str, ...] = (
         expires_at REAL NOT NULL
     );
     """,
+    # leaving an app is reversible (issue 11): what only the bridge knows about a
+    # request that left its app's label set, restored when the issue comes back;
+    # expiring records are pruned through their expiry.
+    """
+    CREATE TABLE departed_requests (
+        app TEXT NOT NULL,
+        number INTEGER NOT NULL,
+        source TEXT NOT NULL,
+        submission_id TEXT,
+        bridge_votes INTEGER NOT NULL,
+        weighted_votes INTEGER NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (app, number)
+    );
+    CREATE INDEX idempotency_keys_expiry ON idempotency_keys (expires_at);
+    CREATE INDEX deliveries_expiry ON deliveries (expires_at);
+    CREATE INDEX rate_counters_expiry ON rate_counters (expires_at);
+    """,
 )
