@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from flask import Flask
 
 from bridge.api import analysis, export, github, google_forms, ops, pages, requests, votes
+from bridge.api.access import numbers_fit_64_bits
 from bridge.api.body import FLASK_BODY_LIMIT
 from bridge.api.errors import register_error_handlers
 from bridge.inline import InlineDelivery
@@ -111,6 +112,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops
         )
     register_error_handlers(app)
+    app.url_value_preprocessor(numbers_fit_64_bits)
     app.register_blueprint(requests.blueprint)
     app.register_blueprint(votes.blueprint)
     app.register_blueprint(google_forms.blueprint)

@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import signal
 import threading
 from types import FrameType
+from typing import TYPE_CHECKING, Any
 
+from bridge.api.errors import CODE_OF_STATUS
+from bridge.api.github import WEBHOOK_BODY_LIMIT
 from bridge.app import build_runtime, create_app
 from bridge.jobs import SWEEP_BATCH, run_job, sweep, sync_job
 from bridge.queues import ThreadJobQueue
 from bridge.runtime import Runtime
 from bridge.settings import Settings
 
+if TYPE_CHECKING:
+    from waitress.channel import HTTPChannel
+    from waitress.server import BaseWSGIServer, MultiSocketServer
+    from waitress.utilities import Error
+
 log = logging.getLogger(__name__)
+
+# waitress buffers a body before the app sees it: bound that to the largest body
+# any route accepts (a GitHub webhook), one byte more so the route itself says 413.
+MAX_BUFFERED_BODY = WEBHOOK_BODY_LIMIT + 1
 
 
 def _start_worker(runtime: Runtime, queue: ThreadJobQueue) -> None:
@@ -33,7 +46,15 @@ def serve(settings: Settings, *, host: str, port: int, threads: int = 8) -> int:
     queue = ThreadJobQueue()
     runtime = build_runtime(settings, queue=queue)
     app = create_app(settings, runtime)
-    server = create_server(app, host=host, port=port, threads=threads, ident=None)
+    server = create_server(
+        app,
+        host=host,
+        port=port,
+        threads=threads,
+        ident=None,
+        max_request_body_size=MAX_BUFFERED_BODY,
+    )
+    _answer_errors_in_json(server)
     _start_worker(runtime, queue)
     tracker = runtime.tracker.health()
     log.info(
@@ -59,6 +80,41 @@ def serve(settings: Settings, *, host: str, port: int, threads: int = 8) -> int:
     finally:
         queue.stop()
     return 0
+
+
+def _answer_errors_in_json(server: BaseWSGIServer | MultiSocketServer) -> None:
+    """Make waitress's own answers (413, malformed HTTP) speak the error envelope."""
+    from waitress.server import BaseWSGIServer
+
+    channel = _json_error_channel()
+    listeners = list((server.map or {}).values()) if not isinstance(server, BaseWSGIServer) else []
+    for listener in [server, *listeners]:
+        if isinstance(listener, BaseWSGIServer):
+            listener.channel_class = channel
+
+
+def _json_error_channel() -> type[HTTPChannel]:
+    from waitress.channel import HTTPChannel
+    from waitress.task import ErrorTask
+
+    class JsonErrorTask(ErrorTask):
+        def execute(self) -> None:
+            # waitress gives an error task the failed request's parser (its stubs say Error).
+            parser: Any = self.request
+            error: Error = parser.error
+            code = CODE_OF_STATUS.get(error.code, "bad_request")
+            message = error.reason.lower()
+            body = json.dumps({"error": {"code": code, "message": message}}).encode()
+            self.status = f"{error.code} {error.reason}"
+            self.response_headers = [("Content-Type", "application/json")]
+            self.set_close_on_finish()
+            self.content_length = len(body)
+            self.write(body)
+
+    class JsonErrorChannel(HTTPChannel):
+        error_task_class = JsonErrorTask
+
+    return JsonErrorChannel
 
 
 def work(settings: Settings) -> int:

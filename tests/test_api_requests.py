@@ -198,14 +198,14 @@ def test_missing_content_type_is_415(client: FlaskClient) -> None:
     assert response.status_code == 415
 
 
-def test_body_over_64_kib_is_413(client: FlaskClient) -> None:
-    response = submit(client, {"title": "Big", "description": "x" * (65 * 1024)})
+def test_body_over_256_kib_is_413(client: FlaskClient) -> None:
+    response = submit(client, {"title": "Big", "description": "x" * (257 * 1024)})
     assert response.status_code == 413
     assert error_code(response) == "payload_too_large"
 
 
-def test_body_over_64_kib_without_length_is_413(client: FlaskClient) -> None:
-    body = json.dumps({"title": "Big", "description": "x" * (65 * 1024)}).encode()
+def test_body_over_256_kib_without_length_is_413(client: FlaskClient) -> None:
+    body = json.dumps({"title": "Big", "description": "x" * (257 * 1024)}).encode()
 
     response = client.post(
         URL,

@@ -310,8 +310,8 @@ def test_malformed_json_is_400(forms_client: FlaskClient, clock: FakeClock, raw:
     assert error_code(answer) == "bad_request"
 
 
-def test_body_over_64_kib_is_413(forms_client: FlaskClient, clock: FakeClock) -> None:
-    body = response(answers={"What should we build?": "x", "Long": "y" * 70_000})
+def test_body_over_256_kib_is_413(forms_client: FlaskClient, clock: FakeClock) -> None:
+    body = response(answers={"What should we build?": "x", "Long": "y" * 270_000})
     assert post(forms_client, body, clock=clock).status_code == 413
 
 

@@ -173,7 +173,7 @@ def test_webhook_with_an_altered_body_is_refused(invoke: Invoke) -> None:
 
 
 def test_oversize_body_is_413_not_500(invoke: Invoke) -> None:
-    body = json.dumps({"title": "Big", "description": "x" * (70 * 1024)})
+    body = json.dumps({"title": "Big", "description": "x" * (257 * 1024)})
     response = invoke("submit_json", body=body, headers={"idempotency-key": "big-1"})
     assert response["statusCode"] == 413
     assert response_json(response)["error"]["code"] == "payload_too_large"

@@ -309,7 +309,7 @@ def test_previous_secret_works_during_rotation(client: FlaskClient) -> None:
     )
 
 
-@pytest.mark.parametrize("header", ["X-GitHub-Event", "X-GitHub-Delivery", "X-Hub-Signature-256"])
+@pytest.mark.parametrize("header", ["X-GitHub-Event", "X-GitHub-Delivery"])
 def test_missing_header_is_400_naming_it(client: FlaskClient, header: str) -> None:
     body = json.dumps(issue_payload("opened")).encode()
     headers = {
@@ -321,6 +321,25 @@ def test_missing_header_is_400_naming_it(client: FlaskClient, header: str) -> No
     response = client.post(URL, data=body, content_type="application/json", headers=headers)
     assert response.status_code == 400
     assert header in response.get_json()["error"]["fields"]
+
+
+@pytest.mark.parametrize("signature", [None, "", "sha256=", "sha1=abc", "sha256=zz\u00e9"])
+def test_missing_empty_or_malformed_signature_is_401(
+    client: FlaskClient, signature: str | None
+) -> None:
+    body = json.dumps(issue_payload("opened")).encode()
+    headers = {"X-GitHub-Event": "issues", "X-GitHub-Delivery": "d"}
+    if signature is not None:
+        headers["X-Hub-Signature-256"] = signature
+    response = client.post(URL, data=body, content_type="application/json", headers=headers)
+    assert response.status_code == 401
+    assert response.get_json()["error"]["code"] == "unauthorized"
+
+
+def test_signed_body_nested_thousands_deep_is_400(client: FlaskClient) -> None:
+    response = deliver(client, "issues", b"[" * 200_000 + b"]" * 200_000)
+    assert response.status_code == 400
+    assert response.get_json()["error"]["code"] == "bad_request"
 
 
 def test_non_json_body_is_400(client: FlaskClient) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hmac
 import math
-from typing import cast
+from typing import Any, cast
 
 from flask import current_app, request
 
@@ -12,8 +12,16 @@ from bridge.api.errors import ApiError
 from bridge.inline import InlineDelivery
 from bridge.runtime import Runtime
 from bridge.settings import AppConfig
+from bridge.untrusted import is_int64
 
 RATE_WINDOW_SECONDS = 3600
+
+
+def numbers_fit_64_bits(endpoint: str | None, values: dict[str, Any] | None) -> None:
+    """404 for a number in the path beyond a signed 64-bit integer: no request has it."""
+    for name, value in (values or {}).items():
+        if isinstance(value, int) and not is_int64(value):
+            raise ApiError("not_found", f"no such resource: {name} is out of range")
 
 
 def runtime() -> Runtime:

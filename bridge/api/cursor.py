@@ -7,6 +7,7 @@ import binascii
 import json
 
 from bridge.api.errors import ApiError
+from bridge.untrusted import loads
 
 
 def encode_cursor(position: str, binding: str) -> str:
@@ -19,7 +20,7 @@ def decode_cursor(cursor: str, binding: str) -> str:
     """The store position in a cursor, or a 400 naming the cursor."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        value = json.loads(raw)
+        value = loads(raw)
         position, bound = value["p"], value["b"]
     except (binascii.Error, ValueError, TypeError, KeyError) as error:
         raise _bad_cursor() from error

@@ -27,7 +27,7 @@ STATUS_OF_CODE: Mapping[str, int] = {
     "internal": 500,
     "unavailable": 503,
 }
-_CODE_OF_STATUS = {status: code for code, status in STATUS_OF_CODE.items()}
+CODE_OF_STATUS = {status: code for code, status in STATUS_OF_CODE.items()}
 
 
 class ApiError(Exception):
@@ -80,7 +80,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> Response:
         status = error.code or 500
-        code = _CODE_OF_STATUS.get(status, "bad_request" if status < 500 else "internal")
+        code = CODE_OF_STATUS.get(status, "bad_request" if status < 500 else "internal")
         messages = {
             404: "no such resource",
             405: "method not allowed on this resource",

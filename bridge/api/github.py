@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
@@ -12,6 +11,7 @@ from flask import Blueprint, Response, jsonify, request
 from bridge.api.access import runtime
 from bridge.api.body import read_raw
 from bridge.api.errors import ApiError
+from bridge.untrusted import loads
 
 if TYPE_CHECKING:
     from github_app.webhooks import WebhookEvent
@@ -36,13 +36,16 @@ def receive() -> tuple[Response, int]:
     name = request.headers.get("X-GitHub-Event", "")
     delivery_id = request.headers.get("X-GitHub-Delivery", "")
     signature = request.headers.get("X-Hub-Signature-256", "")
+    if not signature:
+        # Missing or empty: the delivery is unsigned, which is a matter of authentication.
+        raise ApiError(
+            "unauthorized",
+            "X-Hub-Signature-256 is required",
+            fields={"X-Hub-Signature-256": "required"},
+        )
     missing = {
         header: "required"
-        for header, value in (
-            ("X-GitHub-Event", name),
-            ("X-GitHub-Delivery", delivery_id),
-            ("X-Hub-Signature-256", signature),
-        )
+        for header, value in (("X-GitHub-Event", name), ("X-GitHub-Delivery", delivery_id))
         if not value
     }
     if missing:
@@ -89,7 +92,7 @@ def _payload(body: bytes) -> dict[str, Any]:
     if request.mimetype == "application/x-www-form-urlencoded":
         text = (parse_qs(text).get("payload") or [""])[0]
     try:
-        payload = json.loads(text)
+        payload = loads(text)
     except ValueError as error:
         raise ApiError("bad_request", f"webhook body is not JSON: {error}") from error
     if not isinstance(payload, dict):

@@ -7,6 +7,7 @@ from typing import Any
 
 from bridge.domain import SubmissionContent
 from bridge.ports import InvalidCursorError
+from bridge.untrusted import is_int64, loads
 
 
 def content_to_json(content: SubmissionContent) -> str:
@@ -44,14 +45,9 @@ def export_cursor(app: str, number: int) -> str:
 def export_position(cursor: str) -> tuple[str, int]:
     """The inverse of :func:`export_cursor`; InvalidCursorError for anything else."""
     try:
-        tag, app, number = json.loads(cursor)
+        tag, app, number = loads(cursor)
     except (ValueError, TypeError) as error:
         raise InvalidCursorError("cursor is not a position of this export") from error
-    if (
-        tag != "export"
-        or not isinstance(app, str)
-        or not isinstance(number, int)
-        or isinstance(number, bool)
-    ):
+    if tag != "export" or not isinstance(app, str) or not is_int64(number):
         raise InvalidCursorError("cursor is not a position of this export")
     return app, number

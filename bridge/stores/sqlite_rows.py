@@ -14,20 +14,19 @@ from bridge.ports import (
 from bridge.stores.analysis_codec import analysis_from_json
 from bridge.stores.codec import content_from_json
 from bridge.timeutil import parse_iso
+from bridge.untrusted import is_int64, loads
 
 
 def decode_position(cursor: str, column: str) -> tuple[Any, int]:
     try:
-        key, number = json.loads(cursor)
+        key, number = loads(cursor)
     except (ValueError, TypeError) as error:
         raise InvalidCursorError("cursor is not a position of this listing") from error
-    expected = str if column == "created_at" else (int, float)
-    if (
-        not isinstance(key, expected)
-        or isinstance(key, bool)
-        or not isinstance(number, int)
-        or isinstance(number, bool)
-    ):
+    if column == "created_at":
+        key_fits = isinstance(key, str)
+    else:
+        key_fits = is_int64(key) or isinstance(key, float)
+    if not key_fits or not is_int64(number):
         raise InvalidCursorError("cursor is not a position of this listing")
     return key, number
 
