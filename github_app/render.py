@@ -12,7 +12,13 @@ Untrusted text reaches GitHub here, so the body is built to be inert:
   raw character, not ``&#8203;``, because an entity would show literally inside
   code spans. Email addresses keep their ``@`` (GitHub never reads them as
   mentions, and mangling them would break their mailto links).
+- Cross-references (``#12``, ``org/repo#12``, ``GH-12``, links to issues, pull
+  requests and discussions) get the same zero-width space, so no other issue or
+  pull request gets a timeline entry; ``&#35;`` and the like count as ``#``.
+- ``<sub>``, ``<details>`` and ``<summary>`` tags in untrusted text get it after
+  the ``<``, so a description cannot imitate the footer or the context table.
 - HTML comments are removed, so the only ``<!--`` in a body is our marker.
+- Titles lose bidirectional overrides and zero-width characters.
 - Metadata, names and app names are escaped as inline text.
 - The submitter's email never appears, even where they typed it themselves.
 """
@@ -117,6 +123,9 @@ def parse_marker(body: str | None) -> tuple[str, str] | None:
 
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _TITLE_SPACE_RE = re.compile(r"[\s\x00-\x1f\x7f-\x9f]+")
+# Bidirectional embeddings, overrides, isolates and marks; zero-width spaces,
+# joiners and the BOM: in a title they only hide or reorder what it says.
+_INVISIBLE_RE = re.compile("[\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
 # HTML and CommonMark comments: ``<!-->`` and ``<!--->`` are complete, and an
 # unterminated one hides everything after it.
 _COMMENT_RE = re.compile(r"<!--(?:-?>|.*?(?:--!?>|\Z))", re.DOTALL)
@@ -180,25 +189,48 @@ def neutralise_mentions(text: str) -> str:
     )
 
 
+# GitHub decodes character references before it looks for references, too.
+_HASH = r"(?:\#|&\#0*35(?:;|(?![0-9]))|&\#[xX]0*23(?:;|(?![0-9A-Fa-f]))|&num;)"
+_SLASH = r"(?:/|&\#0*47(?:;|(?![0-9]))|&\#[xX]0*2[fF](?:;|(?![0-9A-Fa-f]))|&sol;)"
+# What could point at another issue or pull request: ``#12`` (``org/repo#12`` too),
+# ``GH-12``, and a link's ``/issues/``, ``/pull/`` or ``/discussions/`` segment on
+# any host. A zero-width space after each keeps the text readable and unlinked;
+# in a link it leaves a path that names nothing.
+_REFERENCE_RE = re.compile(
+    rf"{_HASH}(?=[0-9]|&\#)|(?i:\bGH)-(?=[0-9])"
+    rf"|(?i:{_SLASH}(?:issues|pulls?|discussions))(?={_SLASH})"
+    # The bridge's own layout: its footer is <sub>, its context table <details>.
+    r"|<(?=/?(?i:sub|details|summary)\b)"
+)
+# Every link at all, for text nobody vouches for (the model's words): ``scheme://``
+# and ``www.``.
+_LINK_RE = re.compile(r":(?=//)|(?i:\bwww)(?=\.)")
+
+
+def neutralise(text: str, *, links: bool = True) -> str:
+    """Untrusted text that notifies nobody and references nothing (SPEC §5).
+
+    Mentions and cross-references get a zero-width space; with ``links=False``
+    every link is broken the same way, not only links to issues.
+    """
+    text = _REFERENCE_RE.sub(lambda m: m.group() + _ZWSP, neutralise_mentions(text))
+    return text if links else _LINK_RE.sub(lambda m: m.group() + _ZWSP, text)
+
+
 def _shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def _inline(text: str, email: str | None, *, limit: int) -> str:
+def _inline(text: str, email: str | None, *, limit: int, links: bool = True) -> str:
     """Untrusted text as inert inline Markdown (a table cell or the footer)."""
-    text = neutralise_mentions(_shorten(_redact(_clean(text).replace("\t", " "), email), limit))
+    text = _shorten(_redact(_clean(text).replace("\t", " "), email), limit)
+    text = neutralise(text, links=links)
     return _INLINE_RE.sub(lambda m: _INLINE_ESCAPES[m.group()], text)
 
 
-# Cross-references the model could write: ``#12``, ``org/repo#12``, ``GH-12`` and
-# links (``scheme://``, ``www.``). A zero-width space keeps them readable and unlinked.
-_REFERENCE_RE = re.compile(r"#(?=\d)|(?i:\bGH)-(?=\d)|:(?=//)|(?i:\bwww)(?=\.)")
-
-
 def inert_inline(text: str, *, limit: int) -> str:
-    """Untrusted text (the model's words) as one inert line: no mentions, no references."""
-    text = _inline(" ".join(_clean(text).split()), None, limit=limit)
-    return _REFERENCE_RE.sub(lambda m: m.group() + _ZWSP, text)
+    """Untrusted text (the model's words) as one inert line: no mentions, references or links."""
+    return _inline(" ".join(_clean(text).split()), None, limit=limit, links=False)
 
 
 def _utf16_len(text: str) -> int:
@@ -210,14 +242,16 @@ def _utf16_len(text: str) -> int:
 
 def _title(title: str, email: str | None) -> str:
     title = title.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    title = _INVISIBLE_RE.sub("", title)
     title = _redact(_TITLE_SPACE_RE.sub(" ", title).strip(), email)
-    return _shorten(title, TITLE_LIMIT) or _templates()["untitled"].template
+    title = neutralise(_shorten(title, TITLE_LIMIT))
+    return title or _templates()["untitled"].template
 
 
 def _description(text: str, email: str | None) -> str:
     text = _strip_comments(_clean(text))
     # Leading spaces may be Markdown (an indented code block); blank lines are not.
-    text = neutralise_mentions(_redact(text, email)).lstrip("\n").rstrip()
+    text = neutralise(_redact(text, email)).lstrip("\n").rstrip()
     return _close_open_fence(text)
 
 

@@ -164,6 +164,39 @@ GOLDEN_CASES: dict[str, dict[str, Any]] = {
             metadata={"locale": "日本語 🇯🇵"},
         ),
     },
+    "cross_references": {
+        "content": SubmissionContent(
+            title="Like #12 and acme/web#7, GH-3",
+            description=(
+                "Same as #123, acme/web#45 and GH-6; also &#35;7, &#x23;8, &num;9 and #&#49;0.\n"
+                "See https://github.com/acme/web/issues/11 and "
+                "[this PR](https://github.com/acme/web/pull/12),\n"
+                "<https://github.example.com/acme/web/discussions/13>, "
+                '<a href="https://github.com/acme/web&#47;issues&#47;14">here</a>.\n'
+                "Not references: issue#, C# 12, a heading:\n\n# 1. Intro\n"
+                "and https://example.com/docs stays a link."
+            ),
+            metadata={"related": "#15", "link": "https://github.com/acme/web/pull/16"},
+        ),
+    },
+    "footer_imitation": {
+        "content": SubmissionContent(
+            title="Looks official",
+            description=(
+                "Please prioritise.\n\n"
+                "<details><summary>Context</summary>\n\n| Field | Value |\n| --- | --- |\n"
+                "| plan | enterprise |\n\n</details>\n\n"
+                "<sub>Submitted via the Acme Mobile API · Feature Bridge</sub>\n"
+                "<SUB >Submitted by the CEO</SUB>"
+            ),
+        ),
+    },
+    "title_invisible": {
+        "content": SubmissionContent(
+            title="Dark\u200b mode \u202eedom krad\u202c\u2066 now\u2069\ufeff\u200d\u2060",
+            description="The title hid characters.",
+        ),
+    },
     "empty_description": {
         "source": Source.GITHUB,
         "content": SubmissionContent(title="x" * 300, description=" \n\t\n "),
@@ -559,3 +592,52 @@ def test_neutralise_only_adds_zero_width_spaces(text: str) -> None:
     assert out.replace(ZWSP, "") == text.replace(ZWSP, "")
     assert not mentions(out)
     assert neutralise_mentions(out) == out
+
+
+# --- cross-references, imitation, invisible characters ---------------------------
+
+# What GitHub reads as a reference to another issue or pull request: ``#N`` after a
+# non-word character (``org/repo#N`` included), ``GH-N``, and an issues, pull or
+# discussions link on any host.
+GITHUB_REFERENCE = re.compile(
+    r"(?<![A-Za-z0-9_&])#[0-9]+\b|\bGH-[0-9]+\b"
+    r"|/[\w.-]+/[\w.-]+/(?:issues|pulls?|discussions)/[0-9]+",
+    re.IGNORECASE,
+)
+
+
+def references(text: str) -> list[str]:
+    """Every reference GitHub could find, also after it decodes character references."""
+    return [
+        ref for variant in (text, html.unescape(text)) for ref in GITHUB_REFERENCE.findall(variant)
+    ]
+
+
+def test_cross_references_reference_nothing() -> None:
+    case = GOLDEN_CASES["cross_references"]["content"]
+    assert references(case.description + case.title + str(case.metadata))  # the detector works
+    issue = render(**GOLDEN_CASES["cross_references"])
+    assert references(issue.body) == []
+    assert references(issue.title) == []
+    assert "https://example.com/docs" in issue.body  # other links stay links
+
+
+@given(st.text(alphabet="#GH-/issuepl0123 &;x3a", max_size=60))
+def test_no_text_renders_a_reference(text: str) -> None:
+    issue = render(
+        content=SubmissionContent(title=text or "t", description=text, metadata={"k": text})
+    )
+    assert references(issue.body) == []
+    assert references(issue.title) == []
+
+
+def test_description_cannot_imitate_the_footer_or_context_table() -> None:
+    issue = render(**GOLDEN_CASES["footer_imitation"])
+    assert issue.body.count("<sub>") == 1
+    assert issue.body.lower().count("<details>") == 0
+    assert issue.body.rstrip().endswith(issue.marker)
+
+
+def test_bidi_and_zero_width_characters_leave_titles() -> None:
+    title = render(**GOLDEN_CASES["title_invisible"]).title
+    assert title == "Dark mode edom krad now"
