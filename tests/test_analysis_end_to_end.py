@@ -88,7 +88,7 @@ def test_a_submission_ends_with_one_analysis_comment_and_an_exported_category(
             )
             assert status == 202, queued
             assert wait_for(lambda: len(standin.requests) >= 2)
-            _, health = http("GET", f"{base}/healthz")
+            _, health = http("GET", f"{base}/healthz", headers=OPERATOR)
             with urllib.request.urlopen(
                 urllib.request.Request(f"{base}/v1/export?format=json", headers=OPERATOR),
                 timeout=10,

@@ -265,7 +265,7 @@ def test_healthz_shows_the_budget_used_and_failures(parts: Parts) -> None:
     expect_converse(parts.stubber, tool_answer(bad, tokens=250), MODEL)
     analyse_request(parts.runtime, "mobile", 2)
     client = create_app(parts.runtime.settings, parts.runtime).test_client()
-    analysis = client.get("/healthz").get_json()["analysis"]
+    analysis = client.get("/healthz", headers=OPERATOR).get_json()["analysis"]
     assert analysis["enabled"] is True
     assert analysis["tokens_used_today"] == 500
     assert analysis["daily_token_budget"] == 100000

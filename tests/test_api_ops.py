@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import string
+from collections.abc import Callable
 
 from flask import Flask
 from flask.testing import FlaskClient
@@ -14,7 +15,10 @@ from openapi_spec_validator import validate
 from bridge.app import build_runtime, create_app
 from bridge.ports import StoreError
 from bridge.runtime import Runtime
+from bridge.settings import Settings
 from tests.fakes import RecordingQueue
+
+OPERATOR = {"Authorization": "Bearer operator-secret"}
 
 
 def test_health_reports_each_dependency(client: FlaskClient) -> None:
@@ -43,11 +47,33 @@ def test_health_is_503_only_when_the_index_is_down(runtime: Runtime) -> None:
         tracker=runtime.tracker,
         queue=RecordingQueue(),  # type: ignore[arg-type]
     )
-    response = create_app(runtime.settings, broken).test_client().get("/healthz")
+    client = create_app(runtime.settings, broken).test_client()
+    response = client.get("/healthz")
     assert response.status_code == 503
     body = response.get_json()
     assert body["status"] == "down"
-    assert body["index"] == {"ok": False, "detail": "database is locked"}
+    assert body["index"] == {"ok": False, "detail": "the index is unavailable"}
+    operator = client.get("/healthz", headers=OPERATOR).get_json()
+    assert operator["index"] == {"ok": False, "detail": "database is locked"}
+
+
+def test_public_health_names_no_internals(make_settings: Callable[..., Settings]) -> None:
+    config = make_settings(
+        GITHUB_APP_ID="424242", GITHUB_APP_PRIVATE_KEY_PATH="/srv/secret/app-key.pem"
+    )
+    client = create_app(config).test_client()
+    public = client.get("/healthz")
+    assert public.status_code == 200
+    text = public.get_data(as_text=True)
+    for internal in ("424242", "/srv/secret", "app-key.pem", "http", str(config.store_url)):
+        assert internal not in text
+    body = public.get_json()
+    assert body["github"]["configured"] is False
+    assert "GITHUB_TOKEN" in body["github"]["detail"]  # says what is missing, in words
+    assert body["analysis"] == {"enabled": False}
+    assert set(body["queue"]) == {"depth", "pending_submissions", "oldest_pending_age_seconds"}
+    operator = client.get("/healthz", headers=OPERATOR).get_json()
+    assert "app-key.pem" in operator["github"]["detail"]
 
 
 def test_openapi_is_valid_3_1_and_describes_the_routes(client: FlaskClient, app: Flask) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, request
 from pydantic import BaseModel, Field
 
-from bridge.api.access import require_operator, runtime
+from bridge.api.access import is_operator, require_operator, runtime
 from bridge.api.errors import ApiError
 from bridge.ports import StoreError
 from bridge.runtime import Runtime
@@ -16,7 +16,7 @@ blueprint = Blueprint("ops", __name__)
 # Here rather than in bridge.api.models: /healthz is what a cold start answers
 # first, and it should build this model only, not the rest of the API's.
 class Health(BaseModel):
-    """Each dependency's state."""
+    """Each dependency's state; ``detail`` and the analysis figures with the operator token."""
 
     status: str = Field(description="ok, degraded (works, something waits) or down")
     index: dict[str, object]
@@ -37,10 +37,23 @@ def service_version() -> str:
         return "0+unknown"
 
 
+# What the public learns when GitHub cannot be used: which settings, not why
+# (the reason may name files, App ids or URLs; the operator sees it).
+PUBLIC_GITHUB_MISSING = (
+    "no usable GitHub credentials (GITHUB_APP_ID with GITHUB_APP_PRIVATE_KEY or"
+    " GITHUB_APP_PRIVATE_KEY_PATH, or GITHUB_TOKEN); submissions wait until then"
+)
+PUBLIC_INDEX_DOWN = "the index is unavailable"
+
+
 @blueprint.get("/healthz")
 def healthz() -> tuple[Response, int]:
-    """200 with each dependency's state; 503 only when the index is down."""
+    """200 with each dependency's state; 503 only when the index is down.
+
+    Everyone sees the states and the queue; the operator also sees the details.
+    """
     rt = runtime()
+    operator = is_operator()
     index: dict[str, object] = {"ok": True}
     queue: dict[str, object] = {"depth": rt.queue.depth()}
     try:
@@ -53,18 +66,23 @@ def healthz() -> tuple[Response, int]:
             else None
         )
     except StoreError as error:
-        index = {"ok": False, "detail": str(error)}
+        index = {"ok": False, "detail": str(error) if operator else PUBLIC_INDEX_DOWN}
     tracker = rt.tracker.health()
-    github: dict[str, object] = {"configured": tracker.configured, "detail": tracker.detail}
+    github: dict[str, object] = {"configured": tracker.configured}
+    if operator:
+        github["detail"] = tracker.detail
+    elif not tracker.configured:
+        github["detail"] = PUBLIC_GITHUB_MISSING
     if not index["ok"]:
         status, code = "down", 503
     elif not tracker.configured or queue.get("pending_submissions"):
         status, code = "degraded", 200
     else:
         status, code = "ok", 200
-    body = Health(
-        status=status, index=index, github=github, queue=queue, analysis=analysis_health(rt)
+    analysis: dict[str, object] = (
+        analysis_health(rt) if operator else {"enabled": rt.analyzer is not None}
     )
+    body = Health(status=status, index=index, github=github, queue=queue, analysis=analysis)
     return jsonify(body.model_dump(mode="json")), code
 
 
