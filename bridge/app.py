@@ -12,7 +12,17 @@ from typing import TYPE_CHECKING
 
 from flask import Flask
 
-from bridge.api import analysis, export, github, google_forms, ops, pages, requests, votes
+from bridge.api import (
+    analysis,
+    export,
+    github,
+    google_forms,
+    ops,
+    pages,
+    requests,
+    typeform,
+    votes,
+)
 from bridge.api.access import numbers_fit_64_bits
 from bridge.api.body import FLASK_BODY_LIMIT
 from bridge.api.errors import register_error_handlers
@@ -116,6 +126,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.register_blueprint(requests.blueprint)
     app.register_blueprint(votes.blueprint)
     app.register_blueprint(google_forms.blueprint)
+    app.register_blueprint(typeform.blueprint)
     app.register_blueprint(export.blueprint)
     app.register_blueprint(ops.blueprint)
     app.register_blueprint(analysis.blueprint)

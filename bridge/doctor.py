@@ -60,6 +60,7 @@ def check(settings: Settings) -> list[Finding]:
         for purpose, variable in (
             ("voter tokens", app.voter_secret_env),
             ("Google Forms", app.form_secret_env),
+            ("Typeform", app.typeform_secret_env),
         ):
             if variable and not settings.secrets.is_set(variable):
                 findings.append(

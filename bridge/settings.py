@@ -75,12 +75,24 @@ class ProjectConfig(_Strict):
         return {**DEFAULT_BOARD_STATUS_OPTIONS, **self.status_options}
 
 
-class GoogleFormsConfig(_Strict):
-    """Titles of the Google Form questions that map to request fields."""
+class FormFieldMap(_Strict):
+    """Which of a form's questions hold the request's title, description and email."""
 
-    title: str = "Title"
+    title: str
     description: str | None = None
     email: str | None = None
+
+
+class GoogleFormsConfig(FormFieldMap):
+    """``[apps.google_forms]``: Google Form question titles."""
+
+    title: str = "Title"
+
+
+class TypeformConfig(FormFieldMap):
+    """``[apps.typeform]``: Typeform field refs (each field's ``ref``, set in its settings)."""
+
+    title: str = "title"
 
 
 class AnalysisSettings(_Strict):
@@ -113,12 +125,14 @@ class AppConfig(_Strict):
     public: bool = False
     voter_secret_env: str | None = None
     form_secret_env: str | None = None
+    typeform_secret_env: str | None = None
     anonymous_votes: bool = False
     show_submitter_name: bool = False
     status_labels: dict[str, Status] = {}
     tier_weights: dict[str, Annotated[int, Field(ge=1, le=100)]] = {}
     project: ProjectConfig | None = None
     google_forms: GoogleFormsConfig = GoogleFormsConfig()
+    typeform: TypeformConfig = TypeformConfig()
     # The analysis picks one of these; empty means the default set.
     categories: list[Annotated[str, Field(min_length=1, max_length=50)]] = []
     analysis: AppAnalysisConfig = AppAnalysisConfig()

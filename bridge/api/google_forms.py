@@ -22,7 +22,7 @@ from bridge.api.body import API_BODY_LIMIT, read_body, read_raw
 from bridge.api.errors import ApiError, fields_of
 from bridge.api.submitting import accept_and_answer
 from bridge.domain import Source, SubmissionContent
-from bridge.settings import AppConfig, GoogleFormsConfig
+from bridge.settings import AppConfig, FormFieldMap
 
 # The post's model is imported by the view: a cold start on another route skips it.
 if TYPE_CHECKING:
@@ -86,16 +86,20 @@ def answer_text(answer: str | Sequence[str]) -> str:
 def form_content(
     answers: Mapping[str, str | Sequence[str]],
     respondent_email: str | None,
-    questions: GoogleFormsConfig,
+    questions: FormFieldMap,
     *,
     email_pattern: str,
     title_max: int,
+    question_names: Mapping[str, str] | None = None,
 ) -> SubmissionContent:
-    """A submission from a form's answers, mapped by the app's question titles.
+    """A submission from a form's answers, mapped by the app's question keys.
 
-    Answers to other questions follow the description as ``**Question**`` lines;
-    the email question's answer is private and never among them.
+    Answers to other questions follow the description as ``**Question**`` lines,
+    headed by ``question_names[key]`` where the keys are not what people read
+    (Typeform's field refs); the email question's answer is private and never
+    among them.
     """
+    names = question_names or {}
     title = answer_text(answers.get(questions.title, ""))
     field = f"answers.{questions.title}"
     if not title:
@@ -109,7 +113,8 @@ def form_content(
     for question, answer in answers.items():
         text = answer_text(answer)
         if question not in mapped and text:
-            parts.append(f"**{' '.join(question.split())}**\n{text}")
+            heading = names.get(question, question)
+            parts.append(f"**{' '.join(heading.split())}**\n{text}")
     description = "\n\n".join(part for part in parts if part)
     if len(description) > DESCRIPTION_MAX:
         raise FormAnswerError(

@@ -16,6 +16,7 @@ from bridge.api.write_models import (
     GoogleFormPostIn,
     SubmissionIn,
     SubmissionOut,
+    TypeformPostIn,
     VoteIn,
     VoteOut,
 )
@@ -55,6 +56,16 @@ GOOGLE_FORMS_DESCRIPTION = (
     "secret is 403. Answers are mapped by `[apps.google_forms]` question titles; other "
     "answers follow the description. `response_id` is the idempotency key: a repeat "
     "returns the same submission, the same id with another body is 409."
+)
+
+TYPEFORM_DESCRIPTION = (
+    "A Typeform webhook posts each form response here. Typeform-Signature is `sha256=` "
+    "and the base64 HMAC-SHA256 of the raw body under the app's Typeform secret (the "
+    "variable its `typeform_secret_env` names); a missing or wrong signature is 401, an "
+    "app without a Typeform secret is 403. Answers are found by field `ref` through "
+    "`[apps.typeform]` and read by their `type`; other answers follow the description, "
+    "except email, phone and payment answers, which never reach GitHub. "
+    "`form_response.token` is the idempotency key: Typeform's retries file nothing new."
 )
 
 OPERATIONS: tuple[Operation, ...] = (
@@ -100,6 +111,17 @@ OPERATIONS: tuple[Operation, ...] = (
         },
         tags=("google-forms",),
         description=GOOGLE_FORMS_DESCRIPTION,
+        body_media=("application/json",),
+    ),
+    Operation(
+        "post",
+        "/v1/apps/{app}/typeform",
+        "File a signed Typeform response as a request",
+        {201: SubmissionOut, 202: SubmissionOut},
+        body=TypeformPostIn,
+        headers={"Typeform-Signature": "sha256=<base64 HMAC-SHA256 of the raw body>"},
+        tags=("typeform",),
+        description=TYPEFORM_DESCRIPTION,
         body_media=("application/json",),
     ),
     Operation(

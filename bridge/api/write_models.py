@@ -108,3 +108,70 @@ class GoogleFormPostIn(BaseModel):
     respondent_email: Email | None = Field(
         default=None, description="private: kept in the index, never sent to GitHub"
     )
+
+
+class TypeformFieldRef(BaseModel):
+    """The question an answer (or a definition entry) belongs to."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: StrictStr | None = None
+    ref: Annotated[str, StringConstraints(min_length=1, max_length=1000)]
+    title: StrictStr | None = None
+
+
+class TypeformChoice(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    label: StrictStr | None = None
+    other: StrictStr | None = None
+
+
+class TypeformChoices(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    labels: list[StrictStr] = []
+    other: StrictStr | None = None
+
+
+class TypeformAnswer(BaseModel):
+    """One answer, its value under the key its ``type`` names (Typeform's format)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    type: Annotated[str, StringConstraints(min_length=1, max_length=50)]
+    field: TypeformFieldRef
+    text: StrictStr | None = None
+    email: StrictStr | None = None
+    url: StrictStr | None = None
+    file_url: StrictStr | None = None
+    date: StrictStr | None = None
+    number: StrictInt | StrictFloat | None = None
+    boolean: bool | None = None
+    choice: TypeformChoice | None = None
+    choices: TypeformChoices | None = None
+
+
+class TypeformDefinition(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    fields: list[TypeformFieldRef] = []
+
+
+class TypeformResponse(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    token: Annotated[str, StringConstraints(pattern=r"^[\x21-\x7e]{1,255}$")] = Field(
+        description="the response's token: the idempotency key"
+    )
+    definition: TypeformDefinition = TypeformDefinition()
+    answers: list[TypeformAnswer] = []
+
+
+class TypeformPostIn(BaseModel):
+    """A Typeform webhook delivery (``event_type: form_response``); other keys are ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    event_type: StrictStr = "form_response"
+    form_response: TypeformResponse
