@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from flask.testing import FlaskClient
 
 URL = "/v1/apps/mobile/requests"
@@ -59,3 +60,26 @@ def test_errors_carry_cors_headers_too(client: FlaskClient) -> None:
     )
     assert response.status_code == 400
     assert response.headers["Access-Control-Allow-Origin"] == ALLOWED
+
+
+@pytest.mark.parametrize(
+    ("path", "methods"),
+    [
+        ("/v1/apps/mobile/requests", "GET, HEAD, OPTIONS, POST"),
+        ("/v1/apps/mobile/requests/1", "GET, HEAD, OPTIONS"),
+        ("/v1/apps/mobile/requests/1/votes", "DELETE, OPTIONS, POST"),
+    ],
+)
+def test_options_and_preflight_list_exactly_the_paths_methods(
+    client: FlaskClient, path: str, methods: str
+) -> None:
+    assert client.options(path).headers["Allow"] == methods
+    preflight = client.options(
+        path, headers={"Origin": ALLOWED, "Access-Control-Request-Method": "POST"}
+    )
+    assert preflight.headers["Access-Control-Allow-Methods"] == methods
+
+
+def test_options_of_a_server_to_server_route_lists_its_methods(client: FlaskClient) -> None:
+    allow = client.options("/v1/apps/mobile/google-forms").headers["Allow"]
+    assert set(allow.split(", ")) == {"OPTIONS", "POST"}

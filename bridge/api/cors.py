@@ -6,15 +6,21 @@ its own origins.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, current_app, request
 
 from bridge.api.access import runtime
 from bridge.api.errors import ApiError, error_response
 
-ALLOWED_METHODS = "GET, POST, DELETE, OPTIONS"
 ALLOWED_HEADERS = "Content-Type, Idempotency-Key, X-Featurebridge-Voter"
 EXPOSED_HEADERS = "Retry-After, Location, Link"
 PREFLIGHT_MAX_AGE = "600"
+
+
+def _path_methods() -> str:
+    """Exactly the methods the requested path has (HEAD and OPTIONS included)."""
+    adapter = current_app.create_url_adapter(request)
+    methods = adapter.allowed_methods() if adapter is not None else ["OPTIONS"]
+    return ", ".join(sorted(methods))
 
 
 def _origin_allowed(app_id: str | None, origin: str) -> bool:
@@ -34,7 +40,7 @@ def install_cors(blueprint: Blueprint) -> None:
         origin = request.headers.get("Origin")
         app_id = (request.view_args or {}).get("app_id")
         if origin is None or not request.headers.get("Access-Control-Request-Method"):
-            return Response(status=204, headers={"Allow": ALLOWED_METHODS})
+            return Response(status=204, headers={"Allow": _path_methods()})
         if not _origin_allowed(app_id, origin):
             response = error_response(
                 ApiError("forbidden", f"origin {origin} is not allowed for this app")
@@ -45,7 +51,8 @@ def install_cors(blueprint: Blueprint) -> None:
             status=204,
             headers={
                 "Access-Control-Allow-Origin": origin,
-                "Access-Control-Allow-Methods": ALLOWED_METHODS,
+                "Allow": _path_methods(),
+                "Access-Control-Allow-Methods": _path_methods(),
                 "Access-Control-Allow-Headers": ALLOWED_HEADERS,
                 "Access-Control-Max-Age": PREFLIGHT_MAX_AGE,
                 "Vary": "Origin",
