@@ -164,3 +164,53 @@ def test_nothing_is_served_from_the_working_directory(client: FlaskClient) -> No
     response = client.get("/static/featurebridge.example.toml")
     assert response.status_code == 404
     assert response.get_json()["error"]["code"] == "not_found"
+
+
+def test_openapi_documents_every_route_but_the_widget_and_pages(
+    client: FlaskClient, app: Flask
+) -> None:
+    document = client.get("/openapi.json").get_json()
+    routes = {
+        (rule.rule.replace("<app_id>", "{app}").replace("<int:number>", "{number}"), method)
+        for rule in app.url_map.iter_rules()
+        for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}
+        if rule.rule not in ("/widget.js", "/openapi.json") and not rule.rule.startswith("/apps/")
+    }
+    documented = {
+        (path, method.upper()) for path, item in document["paths"].items() for method in item
+    }
+    assert routes == documented
+
+
+def test_openapi_states_what_the_service_enforces(client: FlaskClient) -> None:
+    document = client.get("/openapi.json").get_json()
+    schemas = document["components"]["schemas"]
+    assert schemas["VoteIn"]["oneOf"] == [
+        {"required": ["voter_token"]},
+        {"required": ["anonymous_id"]},
+    ]
+    submit = document["paths"]["/v1/apps/{app}/requests"]["post"]
+    key = next(p for p in submit["parameters"] if p["name"] == "Idempotency-Key")
+    assert key["schema"]["pattern"] == "^[\\x21-\\x7e]{1,255}$"
+    form = submit["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"]
+    assert "patternProperties" in form
+    assert {"400", "401", "404", "409", "413", "415", "422", "429", "503"} <= set(
+        submit["responses"]
+    )
+    listing = document["paths"]["/v1/apps/{app}/requests"]["get"]
+    cursor = next(p for p in listing["parameters"] if p["name"] == "cursor")
+    assert "pattern" in str(cursor["schema"])
+    hook = document["paths"]["/github/webhooks"]["post"]
+    assert {p["name"] for p in hook["parameters"] if p["required"]} == {
+        "X-GitHub-Event",
+        "X-GitHub-Delivery",
+        "X-Hub-Signature-256",
+    }
+    number = document["paths"]["/v1/apps/{app}/requests/{number}"]["get"]["parameters"][1]
+    assert number["schema"]["maximum"] == 2**63 - 1
+
+
+def test_a_listing_cursor_is_the_documented_shape(client: FlaskClient) -> None:
+    response = client.get("/v1/apps/mobile/requests", query_string={"cursor": "not-a-cursor"})
+    assert response.status_code == 400
+    assert "cursor" in response.get_json()["error"]["fields"]

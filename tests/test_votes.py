@@ -190,7 +190,14 @@ def test_matching_aud_is_accepted(client: FlaskClient, clock: FakeClock) -> None
 
 
 @pytest.mark.parametrize(
-    "body", [{}, {"voter_token": "x", "anonymous_id": "browser-1234abcd"}, {"vote": 1}]
+    "body",
+    [
+        {},
+        {"voter_token": "x", "anonymous_id": "browser-1234abcd"},
+        {"vote": 1},
+        {"voter_token": None, "anonymous_id": "browser-1234abcd"},
+        {"anonymous_id": None},
+    ],
 )
 def test_vote_needs_exactly_one_identity(client: FlaskClient, body: dict[str, object]) -> None:
     assert client.post(VOTES, json=body).status_code == 422

@@ -9,6 +9,9 @@ import json
 from bridge.api.errors import ApiError
 from bridge.untrusted import loads
 
+# Every cursor is base64url (unpadded) of ``{"p": ..., "b": ...}``, so it starts the same.
+CURSOR_PATTERN = r"^eyJwIjoi[A-Za-z0-9_-]{0,992}$"
+
 
 def encode_cursor(position: str, binding: str) -> str:
     """Wrap a store's position with the listing it belongs to."""

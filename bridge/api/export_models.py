@@ -10,6 +10,7 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from bridge.api.cursor import CURSOR_PATTERN
 from bridge.domain import Status
 from bridge.export import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, ExportFormat, parse_since
 
@@ -37,7 +38,7 @@ class ExportParams(BaseModel):
         description="rows per page, at most 10,000; a page may hold fewer "
         "(it also stays under 3 MiB): follow next_cursor or the Link header",
     )
-    cursor: Annotated[str, StringConstraints(max_length=1000)] | None = Field(
+    cursor: Annotated[str, StringConstraints(pattern=CURSOR_PATTERN)] | None = Field(
         default=None, description="next_cursor (or the Link header) of the previous page"
     )
     stream: bool = Field(

@@ -66,7 +66,8 @@ def receive() -> tuple[Response, int]:
         raise ApiError("unauthorized", "X-Hub-Signature-256 does not match the body")
     event = WebhookEvent(name=name, delivery_id=delivery_id, payload=_payload(body))
     if name == "ping":
-        return jsonify({"ok": True, "zen": event.payload.get("zen")}), 200
+        zen = event.payload.get("zen")
+        return _answer(200, zen=zen if isinstance(zen, str) else None)
     bot = rt.tracker.actor_login()
     if bot is not None and event.sender_login == bot:
         return _ignored(event, "sent by the bridge itself")
@@ -83,7 +84,7 @@ def receive() -> tuple[Response, int]:
     if applied:
         for job in follow_ups(rt, event):
             rt.queue.enqueue(job)
-    return jsonify({"ok": True, "applied": applied}), 200
+    return _answer(200, applied=applied)
 
 
 def _payload(body: bytes) -> dict[str, Any]:
@@ -102,4 +103,11 @@ def _payload(body: bytes) -> dict[str, Any]:
 
 def _ignored(event: WebhookEvent, why: str) -> tuple[Response, int]:
     log.info("webhook %s %s.%s ignored: %s", event.delivery_id, event.name, event.action, why)
-    return jsonify({"ok": True, "ignored": why}), 202
+    return _answer(202, ignored=why)
+
+
+def _answer(status: int, **fields: object) -> tuple[Response, int]:
+    from bridge.api.models import WebhookAnswerOut
+
+    answer = WebhookAnswerOut.model_validate({"ok": True, **fields})
+    return jsonify(answer.model_dump(exclude_none=True)), status

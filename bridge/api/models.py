@@ -13,6 +13,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from bridge.api.cursor import CURSOR_PATTERN
 from bridge.domain import Request, SortOrder, Source, Status
 from bridge.timeutil import to_iso
 
@@ -26,7 +27,9 @@ class ListParams(BaseModel):
     sort: SortOrder = SortOrder.TOP
     q: Annotated[str, StringConstraints(max_length=200)] | None = None
     limit: Annotated[int, Field(ge=1, le=100)] = 20
-    cursor: Annotated[str, StringConstraints(max_length=1000)] | None = None
+    cursor: Annotated[str, StringConstraints(pattern=CURSOR_PATTERN)] | None = Field(
+        default=None, description="next_cursor of the previous page with the same filters"
+    )
 
 
 class RequestOut(BaseModel):
@@ -92,3 +95,27 @@ class ErrorOut(BaseModel):
     """The error envelope."""
 
     error: ErrorBody
+
+
+class SyncQueuedOut(BaseModel):
+    """The reconciliation is queued; the worker runs it."""
+
+    queued: bool = Field(description="always true")
+    app: str | None = Field(description="the app to reconcile, or null for every app")
+
+
+class SyncParams(BaseModel):
+    """Query parameters of ``POST /v1/sync``."""
+
+    app: str | None = Field(default=None, description="one app's id; every app when absent")
+
+
+class WebhookAnswerOut(BaseModel):
+    """How a GitHub delivery was taken: applied (or already applied), ignored, or a ping."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ok: bool = Field(description="always true")
+    applied: bool | None = Field(default=None, description="false: this delivery was seen before")
+    ignored: str | None = Field(default=None, description="why the delivery changed nothing")
+    zen: str | None = Field(default=None, description="the ping's zen line")

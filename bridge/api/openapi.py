@@ -9,9 +9,21 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from bridge.api.analysis import AnalysisQueuedOut
+from bridge.api.body import API_BODY_LIMIT
+from bridge.api.errors import CODE_OF_STATUS
 from bridge.api.export_models import EXPORT_DESCRIPTION, ExportDocument, ExportParams, ExportRow
-from bridge.api.models import ErrorOut, ListParams, RequestList, RequestOut
+from bridge.api.github import WEBHOOK_BODY_LIMIT
+from bridge.api.models import (
+    ErrorOut,
+    ListParams,
+    RequestList,
+    RequestOut,
+    SyncParams,
+    SyncQueuedOut,
+    WebhookAnswerOut,
+)
 from bridge.api.ops import Health
+from bridge.api.requests import IDEMPOTENCY_KEY_PATTERN
 from bridge.api.write_models import (
     GoogleFormPostIn,
     SubmissionIn,
@@ -20,6 +32,7 @@ from bridge.api.write_models import (
     VoteIn,
     VoteOut,
 )
+from bridge.untrusted import INT64_MAX
 
 REF_TEMPLATE = "#/components/schemas/{model}"
 
@@ -35,6 +48,13 @@ class Operation:
     query: type[BaseModel] | None = None
     body: type[BaseModel] | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    # Error statuses the route can answer (each with the envelope), besides ``default``.
+    errors: tuple[int, ...] = ()
+    # Header name → JSON Schema where a header is more than any string, and which are required.
+    header_schemas: dict[str, dict[str, Any]] = field(default_factory=dict)
+    required_headers: tuple[str, ...] = ()
+    # Media type → JSON Schema where a body is not the body model (a form, a free payload).
+    body_schemas: dict[str, dict[str, Any]] = field(default_factory=dict)
     tags: tuple[str, ...] = ("requests",)
     # Export: longer text, operator auth, other media types and headers of 2xx answers.
     description: str = ""
@@ -45,7 +65,50 @@ class Operation:
 
 
 APP_PARAM = {"name": "app", "in": "path", "required": True, "schema": {"type": "string"}}
-NUMBER_PARAM = {"name": "number", "in": "path", "required": True, "schema": {"type": "integer"}}
+NUMBER_PARAM = {
+    "name": "number",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "integer", "minimum": 0, "maximum": INT64_MAX},
+}
+IDEMPOTENCY_KEY = {"type": "string", "pattern": IDEMPOTENCY_KEY_PATTERN}
+# The urlencoded submission: the JSON body's fields as strings, metadata as metadata[key].
+SUBMISSION_FORM: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "title": {"type": "string", "minLength": 1, "maxLength": 256},
+        "description": {"type": "string", "maxLength": 60_000},
+        "email": {"type": "string", "maxLength": 254},
+        "name": {"type": "string", "maxLength": 100},
+        "voter_token": {"type": "string", "maxLength": 4096},
+    },
+    "patternProperties": {r"^metadata\[[^\]]{1,64}\]$": {"type": "string"}},
+    "additionalProperties": False,
+    "required": ["title"],
+    "description": f"the same fields as the JSON body, at most {API_BODY_LIMIT} bytes",
+}
+WEBHOOK_PAYLOAD_JSON: dict[str, Any] = {
+    "type": "object",
+    "description": f"a GitHub webhook payload, at most {WEBHOOK_BODY_LIMIT} bytes",
+}
+WEBHOOK_PAYLOAD_FORM: dict[str, Any] = {
+    "type": "object",
+    "properties": {"payload": {"type": "string", "description": "the JSON payload"}},
+    "required": ["payload"],
+}
+_REASONS = {
+    400: "malformed JSON, a bad query parameter or cursor (named in fields)",
+    401: "missing, empty, forged or expired token or signature",
+    403: "a token for another app, or a kind of input the app does not take",
+    404: "unknown app or request, or an app this caller may not see",
+    409: "closed request, Idempotency-Key reused with another body, or analysis off",
+    413: f"body over {API_BODY_LIMIT} bytes ({WEBHOOK_BODY_LIMIT} for GitHub webhooks)",
+    415: "Content-Type not accepted",
+    422: "invalid fields (named in fields)",
+    429: "rate limited; Retry-After says when to retry",
+    503: "the index (or GitHub, for sync) is unavailable; retry",
+}
+_BODY_ERRORS = (400, 413, 415, 422)
 
 GOOGLE_FORMS_DESCRIPTION = (
     "The Apps Script of forms/google-apps-script.gs posts each form response here. "
@@ -75,8 +138,15 @@ OPERATIONS: tuple[Operation, ...] = (
         "List an app's requests from the index",
         {200: RequestList},
         query=ListParams,
+        errors=(400, 401, 403, 404, 503),
     ),
-    Operation("get", "/v1/apps/{app}/requests/{number}", "Show one request", {200: RequestOut}),
+    Operation(
+        "get",
+        "/v1/apps/{app}/requests/{number}",
+        "Show one request",
+        {200: RequestOut},
+        errors=(401, 403, 404, 503),
+    ),
     Operation(
         "post",
         "/v1/apps/{app}/requests",
@@ -84,6 +154,9 @@ OPERATIONS: tuple[Operation, ...] = (
         {201: SubmissionOut, 202: SubmissionOut},
         body=SubmissionIn,
         headers={"Idempotency-Key": "repeat-safe submissions: kept 24 h per app"},
+        header_schemas={"Idempotency-Key": IDEMPOTENCY_KEY},
+        body_schemas={"application/x-www-form-urlencoded": SUBMISSION_FORM},
+        errors=(*_BODY_ERRORS, 401, 403, 404, 409, 429, 503),
     ),
     Operation(
         "post",
@@ -91,6 +164,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "Vote for a request (a repeat changes nothing)",
         {200: VoteOut},
         body=VoteIn,
+        errors=(*_BODY_ERRORS, 401, 403, 404, 409, 429, 503),
     ),
     Operation(
         "delete",
@@ -98,6 +172,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "Take a vote back",
         {200: VoteOut},
         body=VoteIn,
+        errors=(*_BODY_ERRORS, 401, 403, 404, 429, 503),
     ),
     Operation(
         "post",
@@ -112,6 +187,12 @@ OPERATIONS: tuple[Operation, ...] = (
         tags=("google-forms",),
         description=GOOGLE_FORMS_DESCRIPTION,
         body_media=("application/json",),
+        header_schemas={
+            "X-Featurebridge-Timestamp": {"type": "string", "pattern": r"^[0-9]{1,12}$"},
+            "X-Featurebridge-Signature": {"type": "string", "pattern": "^sha256=[0-9a-fA-F]{64}$"},
+        },
+        required_headers=("X-Featurebridge-Timestamp", "X-Featurebridge-Signature"),
+        errors=(*_BODY_ERRORS, 401, 403, 404, 409, 503),
     ),
     Operation(
         "post",
@@ -133,6 +214,7 @@ OPERATIONS: tuple[Operation, ...] = (
         description="Queues the analysis; its job posts or edits the app's analysis comment. "
         "409 while analysis is off (no `[analysis] model_id`, or the app disabled it).",
         operator=True,
+        errors=(401, 404, 409, 503),
     ),
     Operation(
         "get", "/healthz", "Each dependency's state", {200: Health, 503: Health}, tags=("ops",)
@@ -148,6 +230,48 @@ OPERATIONS: tuple[Operation, ...] = (
         operator=True,
         content={"application/jsonl": ExportRow, "text/csv": None},
         response_headers={"Link": '<next page URL>; rel="next" while more rows remain'},
+        errors=(400, 401, 503),
+    ),
+    Operation(
+        "post",
+        "/v1/sync",
+        "Reconcile the index with GitHub now (operator)",
+        {202: SyncQueuedOut},
+        query=SyncParams,
+        tags=("ops",),
+        description="Queues a reconciliation (it also runs on a schedule); 404 for an unknown "
+        "app, 503 while GitHub is not configured.",
+        operator=True,
+        errors=(401, 404, 503),
+    ),
+    Operation(
+        "post",
+        "/github/webhooks",
+        "Receive a GitHub webhook delivery",
+        {200: WebhookAnswerOut, 202: WebhookAnswerOut},
+        tags=("github",),
+        description="X-Hub-Signature-256 is `sha256=` and the hex HMAC-SHA256 of the raw body "
+        "under GITHUB_WEBHOOK_SECRET (or GITHUB_WEBHOOK_SECRET_PREVIOUS while rotating); "
+        "missing, empty or wrong is 401. A repeated X-GitHub-Delivery has no second effect "
+        "(`applied: false`). 202: ignored (the bridge's own events, events it has no handler "
+        "for). 503 while no webhook secret is configured.",
+        headers={
+            "X-GitHub-Event": "the event name",
+            "X-GitHub-Delivery": "the delivery id",
+            "X-Hub-Signature-256": "sha256=<hex HMAC-SHA256 of the raw body>",
+        },
+        header_schemas={
+            "X-GitHub-Event": {"type": "string", "minLength": 1},
+            "X-GitHub-Delivery": {"type": "string", "minLength": 1},
+            "X-Hub-Signature-256": {"type": "string", "pattern": "^sha256=[0-9a-fA-F]{64}$"},
+        },
+        required_headers=("X-GitHub-Event", "X-GitHub-Delivery", "X-Hub-Signature-256"),
+        body=None,
+        body_schemas={
+            "application/json": WEBHOOK_PAYLOAD_JSON,
+            "application/x-www-form-urlencoded": WEBHOOK_PAYLOAD_FORM,
+        },
+        errors=(*_BODY_ERRORS, 401, 503),
     ),
 )
 
@@ -198,7 +322,13 @@ def _operation(op: Operation, refs: dict[Any, Any]) -> dict[str, Any]:
             parameters.append({"name": name, "in": "query", "required": False, "schema": prop})
     for name, description in op.headers.items():
         parameters.append(
-            {"name": name, "in": "header", "description": description, "schema": {"type": "string"}}
+            {
+                "name": name,
+                "in": "header",
+                "required": name in op.required_headers,
+                "description": description,
+                "schema": op.header_schemas.get(name, {"type": "string"}),
+            }
         )
     document: dict[str, Any] = {
         "summary": op.summary,
@@ -210,6 +340,13 @@ def _operation(op: Operation, refs: dict[Any, Any]) -> dict[str, Any]:
                 "content": {"application/json": {"schema": refs[(model, "validation")]}},
             }
             for status, model in op.responses.items()
+        }
+        | {
+            str(status): {
+                "description": f"{CODE_OF_STATUS[status]}: {_REASONS[status]}",
+                "content": {"application/json": {"schema": refs[(ErrorOut, "validation")]}},
+            }
+            for status in sorted(op.errors)
         }
         | {
             "default": {
@@ -232,10 +369,13 @@ def _operation(op: Operation, refs: dict[Any, Any]) -> dict[str, Any]:
                     name: {"description": text, "schema": {"type": "string"}}
                     for name, text in op.response_headers.items()
                 }
-    if op.body is not None:
-        body_schema = refs[(op.body, "validation")]
+    if op.body is not None or op.body_schemas:
+        model_schema = refs[(op.body, "validation")] if op.body is not None else {}
+        media_types = op.body_media if op.body is not None else tuple(op.body_schemas)
         document["requestBody"] = {
             "required": True,
-            "content": {media: {"schema": body_schema} for media in op.body_media},
+            "content": {
+                media: {"schema": op.body_schemas.get(media, model_schema)} for media in media_types
+            },
         }
     return document

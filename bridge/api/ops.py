@@ -111,6 +111,7 @@ def analysis_health(rt: Runtime) -> dict[str, object]:
 @blueprint.post("/v1/sync")
 def sync() -> tuple[Response, int]:
     """Queue a reconciliation of the index with GitHub (``?app=`` for one app)."""
+    from bridge.api.models import SyncQueuedOut
     from bridge.jobs import sync_job
 
     require_operator()
@@ -121,7 +122,7 @@ def sync() -> tuple[Response, int]:
     if not rt.tracker.health().configured:
         raise ApiError("unavailable", rt.tracker.health().detail)
     rt.queue.enqueue(sync_job(app_id))
-    return jsonify({"queued": True, "app": app_id}), 202
+    return jsonify(SyncQueuedOut(queued=True, app=app_id).model_dump()), 202
 
 
 @blueprint.get("/openapi.json")

@@ -28,7 +28,8 @@ if TYPE_CHECKING:
 blueprint = Blueprint("requests", __name__)
 install_cors(blueprint)
 
-_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
+_IDEMPOTENCY_KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
 
 
 @blueprint.get("/v1/apps/<app_id>/requests")

@@ -6,7 +6,7 @@ Imported by those views on their first call and by the OpenAPI builder.
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import (
     BaseModel,
@@ -17,7 +17,9 @@ from pydantic import (
     StrictStr,
     StringConstraints,
     field_validator,
+    model_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
 
 from bridge.domain import Delivery, Status
 
@@ -72,13 +74,37 @@ class SubmissionOut(BaseModel):
     url: str | None = None
 
 
+def _no_default(schema: dict[str, Any]) -> None:
+    # Absent is the default; the schema says what may be sent, and null may not.
+    schema.pop("default", None)
+
+
 class VoteIn(BaseModel):
-    """Who votes: a voter token from the host app, or an anonymous browser id."""
+    """Who votes: a voter token from the host app, or an anonymous browser id (exactly one)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "oneOf": [{"required": ["voter_token"]}, {"required": ["anonymous_id"]}]
+        },
+    )
 
-    voter_token: Annotated[str, StringConstraints(min_length=1, max_length=4096)] | None = None
-    anonymous_id: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
+    voter_token: (
+        Annotated[str, StringConstraints(min_length=1, max_length=4096)] | SkipJsonSchema[None]
+    ) = Field(default=None, json_schema_extra=_no_default)
+    anonymous_id: (
+        Annotated[str, StringConstraints(min_length=1, max_length=128)] | SkipJsonSchema[None]
+    ) = Field(default=None, json_schema_extra=_no_default)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nulls(cls, data: object) -> object:
+        # Absent means absent: a null is not one of the two ways to name a voter.
+        if isinstance(data, dict):
+            for key in ("voter_token", "anonymous_id"):
+                if key in data and data[key] is None:
+                    raise ValueError(f"{key} must be a string when given")
+        return data
 
 
 class VoteOut(BaseModel):
