@@ -194,6 +194,10 @@ def test_openapi_states_what_the_service_enforces(client: FlaskClient) -> None:
     assert key["schema"]["pattern"] == "^[\\x21-\\x7e]{1,255}$"
     form = submit["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"]
     assert "patternProperties" in form
+    assert (
+        form["properties"]["email"]["pattern"]
+        == schemas["SubmissionIn"]["properties"]["email"]["anyOf"][0]["pattern"]
+    )
     assert {"400", "401", "404", "409", "413", "415", "422", "429", "503"} <= set(
         submit["responses"]
     )

@@ -25,6 +25,7 @@ from bridge.api.models import (
 from bridge.api.ops import Health
 from bridge.api.requests import IDEMPOTENCY_KEY_PATTERN
 from bridge.api.write_models import (
+    EMAIL_PATTERN,
     GoogleFormPostIn,
     SubmissionIn,
     SubmissionOut,
@@ -78,7 +79,7 @@ SUBMISSION_FORM: dict[str, Any] = {
     "properties": {
         "title": {"type": "string", "minLength": 1, "maxLength": 256},
         "description": {"type": "string", "maxLength": 60_000},
-        "email": {"type": "string", "maxLength": 254},
+        "email": {"type": "string", "maxLength": 254, "pattern": EMAIL_PATTERN},
         "name": {"type": "string", "maxLength": 100},
         "voter_token": {"type": "string", "maxLength": 4096},
     },
