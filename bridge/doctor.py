@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import hmac
 from dataclasses import dataclass
 from typing import TextIO
 
 from bridge.app import default_analyzer
 from bridge.boards import board_of, board_problems
 from bridge.ports import Analyzer, IssueTracker, StoreError, TrackerError
-from bridge.settings import Settings
+from bridge.settings import APP_SECRETS, Settings
 from bridge.stores import StoreUrlError, open_store
 from bridge.tracking import build_tracker
 
@@ -57,14 +58,37 @@ def check(settings: Settings) -> list[Finding]:
             )
         )
     for app in settings.apps:
-        for purpose, variable in (
-            ("voter tokens", app.voter_secret_env),
-            ("Google Forms", app.form_secret_env),
-            ("Typeform", app.typeform_secret_env),
-        ):
+        for key, purpose in APP_SECRETS:
+            variable = getattr(app, key)
             if variable and not settings.secrets.is_set(variable):
                 findings.append(
                     Finding(False, f"app {app.id}", f"{variable} is not set ({purpose} refused)")
+                )
+    findings.extend(shared_secret_findings(settings))
+    return findings
+
+
+def shared_secret_findings(settings: Settings) -> list[Finding]:
+    """Two apps whose secrets hold the same value accept each other's tokens or posts."""
+    held: list[tuple[str, str, str]] = []  # (app id, variable, value)
+    for app in settings.apps:
+        for key, _ in APP_SECRETS:
+            variable = getattr(app, key)
+            value = settings.secrets.get(variable) if variable else None
+            if value:
+                held.append((app.id, variable, value))
+    findings = []
+    for n, (first, first_variable, value) in enumerate(held):
+        for second, second_variable, other in held[n + 1 :]:
+            if first != second and hmac.compare_digest(value.encode(), other.encode()):
+                findings.append(
+                    Finding(
+                        False,
+                        "secrets",
+                        f"apps {first} and {second}: {first_variable} and {second_variable}"
+                        " hold the same value, so each app accepts the other's tokens or"
+                        " posts: give each app its own secret",
+                    )
                 )
     return findings
 

@@ -165,6 +165,51 @@ class FileConfig(_Strict):
             seen.add(app.id)
         return self
 
+    @model_validator(mode="after")
+    def _apps_apart(self) -> FileConfig:
+        """No app may see another's issues or accept another's tokens or posts (SPEC §3)."""
+        for n, first in enumerate(self.apps):
+            for second in self.apps[n + 1 :]:
+                problem = apps_overlap(first, second)
+                if problem is not None:
+                    raise ValueError(problem)
+        return self
+
+
+# The secrets each app must hold alone: (key in featurebridge.toml, what it signs).
+APP_SECRETS: tuple[tuple[str, str], ...] = (
+    ("voter_secret_env", "voter tokens"),
+    ("form_secret_env", "Google Forms posts"),
+    ("typeform_secret_env", "Typeform posts"),
+)
+
+
+def apps_overlap(first: AppConfig, second: AppConfig) -> str | None:
+    """Why two apps would leak into each other, with the fix; None when they are apart."""
+    if first.repo.lower() == second.repo.lower():
+        a = {label.casefold() for label in first.labels}
+        b = {label.casefold() for label in second.labels}
+        if a <= b or b <= a:
+            narrower, wider = (first, second) if a <= b else (second, first)
+            relation = (
+                "have the same labels"
+                if a == b
+                else f"every label of {narrower.id!r} is also a label of {wider.id!r}"
+            )
+            return (
+                f"apps {first.id!r} and {second.id!r} share repo {first.repo} and {relation},"
+                " so one app's issues would belong to the other: give each app a label the"
+                f" other lacks, e.g. 'app:{first.id}' and 'app:{second.id}'"
+            )
+    for key, purpose in APP_SECRETS:
+        variable = getattr(first, key)
+        if variable is not None and variable == getattr(second, key):
+            return (
+                f"apps {first.id!r} and {second.id!r} both name {key} = {variable!r}, so each"
+                f" would accept the other's {purpose}: give each app its own variable"
+            )
+    return None
+
 
 class GitHubSettings(BaseModel):
     """How to reach GitHub; secrets are read through the resolver, never stored here."""

@@ -47,3 +47,43 @@ def test_doctor_finds_missing_installation_and_renamed_status_label(
         fixed = {f.subject: f for f in check(settings)}
         assert fixed["app mobile"].ok
     # The double fails the test if doctor sent anything GitHub's description forbids.
+
+
+def test_doctor_reports_two_apps_whose_secrets_hold_one_value(
+    make_settings: Callable[..., Settings],
+) -> None:
+    config = """
+[[apps]]
+id = "mobile"
+name = "Acme Mobile"
+repo = "acme/mobile"
+labels = ["feature-request"]
+voter_secret_env = "MOBILE_VOTER_SECRET"
+
+[[apps]]
+id = "web"
+name = "Acme Web"
+repo = "acme/web"
+labels = ["feature-request"]
+voter_secret_env = "WEB_VOTER_SECRET"
+form_secret_env = "WEB_FORM_SECRET"
+"""
+    shared = "one-secret-for-two-apps-of-32-bytes!"
+    settings = make_settings(
+        config,
+        MOBILE_VOTER_SECRET=shared,
+        WEB_VOTER_SECRET="web-only-secret-of-at-least-32-bytes",
+        WEB_FORM_SECRET=shared,
+    )
+    [finding] = [f for f in check(settings) if f.subject == "secrets"]
+    assert not finding.ok
+    assert "mobile and web" in finding.detail
+    assert "MOBILE_VOTER_SECRET and WEB_FORM_SECRET" in finding.detail
+    assert shared not in finding.detail
+    apart = make_settings(
+        config,
+        MOBILE_VOTER_SECRET=shared,
+        WEB_VOTER_SECRET="web-only-secret-of-at-least-32-bytes",
+        WEB_FORM_SECRET="web-form-secret-of-at-least-32-bytes",
+    )
+    assert not [f for f in check(apart) if f.subject == "secrets"]

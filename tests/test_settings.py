@@ -97,6 +97,58 @@ def test_errors_name_the_key_and_fix(tmp_path: Path, text: str, expected: str) -
     assert expected in str(raised.value)
 
 
+def two_apps(first: str, second: str) -> str:
+    return (
+        f'[[apps]]\nid = "mobile"\nname = "M"\n{first}\n'
+        f'[[apps]]\nid = "web"\nname = "W"\n{second}\n'
+    )
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "expected"),
+    [
+        (
+            'repo = "acme/app"\nlabels = ["feature-request"]',
+            'repo = "Acme/App"\nlabels = ["Feature-Request"]',
+            "have the same labels",
+        ),
+        (
+            'repo = "acme/app"\nlabels = ["feature-request"]',
+            'repo = "acme/app"\nlabels = ["feature-request", "app:web"]',
+            "every label of 'mobile' is also a label of 'web'",
+        ),
+        (
+            'repo = "acme/m"\nlabels = ["x"]\nvoter_secret_env = "VOTER"',
+            'repo = "acme/w"\nlabels = ["x"]\nvoter_secret_env = "VOTER"',
+            "both name voter_secret_env = 'VOTER'",
+        ),
+        (
+            'repo = "acme/m"\nlabels = ["x"]\nform_secret_env = "FORM"',
+            'repo = "acme/w"\nlabels = ["x"]\nform_secret_env = "FORM"',
+            "both name form_secret_env = 'FORM'",
+        ),
+    ],
+)
+def test_apps_that_would_leak_into_each_other_are_refused(
+    tmp_path: Path, first: str, second: str, expected: str
+) -> None:
+    with pytest.raises(ConfigError) as raised:
+        settings_from(tmp_path, two_apps(first, second))
+    message = str(raised.value)
+    assert "featurebridge.toml" in message
+    assert "'mobile' and 'web'" in message
+    assert expected in message
+    assert "give each app" in message
+
+
+def test_apps_with_labels_apart_may_share_a_repo(tmp_path: Path) -> None:
+    text = two_apps(
+        'repo = "acme/app"\nlabels = ["feature-request", "app:mobile"]',
+        'repo = "acme/app"\nlabels = ["feature-request", "app:web"]',
+    )
+    assert [app.id for app in settings_from(tmp_path, text).apps] == ["mobile", "web"]
+
+
 def test_env_file_supplies_what_the_environment_lacks(tmp_path: Path) -> None:
     env_file = tmp_path / "featurebridge.env"
     env_file.write_text(
