@@ -127,6 +127,11 @@ def two_apps(first: str, second: str) -> str:
             'repo = "acme/w"\nlabels = ["x"]\nform_secret_env = "FORM"',
             "both name form_secret_env = 'FORM'",
         ),
+        (
+            'repo = "acme/m"\nlabels = ["x"]\ntypeform_secret_env = "TF"',
+            'repo = "acme/w"\nlabels = ["x"]\ntypeform_secret_env = "TF"',
+            "both name typeform_secret_env = 'TF'",
+        ),
     ],
 )
 def test_apps_that_would_leak_into_each_other_are_refused(
