@@ -130,4 +130,5 @@ def request_of(app: AppConfig, submission: Submission, issue: TrackedIssue) -> R
         submission_id=submission.id,
         bridge_votes=1,
         weighted_votes=submission.voter_weight,
+        description=submission.content.description,
     )

@@ -162,6 +162,9 @@ class Request:
     board_option: str | None = None
     # Written only by the analysis job; GitHub's changes never touch it.
     analysis: AnalysisRecord | None = None
+    # Kept for search (bridge.similar): the submission's text, or the issue body
+    # without the bridge's footer and marker. None: not read here, the index keeps its own.
+    description: str | None = None
 
     @property
     def total_votes(self) -> int:

@@ -10,6 +10,7 @@ from bridge.domain import Request, Source, Status, belongs_to_app, status_of
 from bridge.ports import TrackedIssue
 from bridge.ranking import trend_add, trend_seed
 from bridge.settings import AppConfig
+from github_app.render import issue_description
 
 
 class _Keep(enum.Enum):
@@ -74,6 +75,7 @@ def indexed_request(
         duplicate_of=existing.duplicate_of if existing and status is Status.DUPLICATE else None,
         trend=trend,
         board_option=board_option,
+        description=issue_description(issue.body) if issue.body is not None else None,
     )
 
 

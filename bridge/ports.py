@@ -96,6 +96,14 @@ class Page:
 
 
 @dataclass(frozen=True, slots=True)
+class SimilarMatch:
+    """A request like a draft, and how alike they are: 0–1, higher is closer."""
+
+    request: Request
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
 class InstallationChange:
     """Repositories an App installation gained or lost."""
 
@@ -209,6 +217,21 @@ class IndexStore(Protocol):
 
     def list_requests(self, query: ListQuery) -> Page:
         """A page of an app's requests; raises InvalidCursorError for a bad cursor."""
+
+    # -- similar requests (bridge.similar)
+
+    def similar(
+        self, app: str, title: str, description: str = "", *, limit: int = 5
+    ) -> Sequence[SimilarMatch]:
+        """The app's requests most like a draft, best first, at most ``limit``.
+
+        Open and closed requests of ``app`` only; a duplicate is replaced by its
+        original. Any text is accepted (punctuation, query syntax, 60,000
+        characters): it is searched for, never interpreted.
+        """
+
+    def similar_mode(self) -> str:
+        """``"fts"`` (full-text search with BM25) or ``"basic"`` (a bounded title-word match)."""
 
     # -- export (GET /v1/export, featurebridge export)
 
@@ -328,7 +351,8 @@ class TrackedIssue:
     closed_at: datetime | None = None
     # None when GitHub's answer carried no reactions rollup: keep what is known.
     thumbs_up: int | None = None
-    body: str = ""
+    # None when GitHub's answer did not carry the body (GraphQL board reads).
+    body: str | None = None
     # GraphQL node id (adding the issue to a board needs it); "" when unknown.
     node_id: str = ""
 

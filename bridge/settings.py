@@ -36,6 +36,8 @@ class RateLimits(_Strict):
 
     submissions_per_hour: Annotated[int, Field(ge=1)] = 10
     votes_per_hour: Annotated[int, Field(ge=1)] = 120
+    # /similar answers while people type in the widget or the form: a search per pause.
+    similar_per_hour: Annotated[int, Field(ge=1)] = 600
 
 
 class ServerSettings(_Strict):

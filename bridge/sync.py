@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from bridge.boards import board_options
 from bridge.domain import Request, SortOrder, Status
@@ -82,7 +82,8 @@ def sync_app(
             merges.append(issue.number)
         if existing is None:
             report.added.append(issue.number)
-        elif fresh != existing:
+        elif replace(fresh, description=None) != existing:
+            # Reads leave descriptions out (None), so they are written with other changes.
             report.updated.append(issue.number)
         else:
             continue

@@ -222,7 +222,7 @@ class GitHubIssueTracker:
                 issue = self._read_issue(repo, item, action)
                 if issue.created_at < since:
                     return None
-                if "pull_request" not in item and marker in issue.body:
+                if "pull_request" not in item and marker in (issue.body or ""):
                     return issue
         return None
 

@@ -158,6 +158,23 @@ _INLINE_ESCAPES = {
 _INLINE_RE = re.compile("|".join(re.escape(c) for c in _INLINE_ESCAPES))
 
 
+# --- reading a body back ------------------------------------------------------
+
+_FOOTER_RE = re.compile(r"\n*<sub>Submitted (?:by .+? )?via .+? · Feature Bridge</sub>\s*\Z")
+_CONTEXT_RE = re.compile(r"\n*<details><summary>Context</summary>.*?</details>\s*\Z", re.DOTALL)
+
+
+def issue_description(body: str) -> str:
+    """The request's own text in an issue body: without the bridge's marker, footer,
+    context table and placeholders (a body written on GitHub comes back as it is)."""
+    text = _MARKER_RE.sub("", _clean(body)).rstrip()
+    text = _FOOTER_RE.sub("", text)
+    text = _CONTEXT_RE.sub("", text).rstrip()
+    templates = _templates()
+    text = text.removesuffix(templates["truncated"].template).rstrip()
+    return "" if text == templates["empty_description"].template else text
+
+
 def _clean(text: str) -> str:
     """Lone surrogates → U+FFFD (they cannot be sent as UTF-8), CR/CRLF → LF, no controls."""
     text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")

@@ -832,6 +832,85 @@ class StoreContract:
                 apps=["mobile"], status=None, updated_since=None, limit=10, cursor=cursor
             )
 
+    # ---------------------------------------------------------------- similar
+
+    def test_similar_finds_requests_by_title_best_first(self, store: IndexStore) -> None:
+        store.upsert_request(request(1, title="Dark mode for the editor"))
+        store.upsert_request(request(2, title="Export notes to PDF"))
+        store.upsert_request(request(3, title="Dark mode"))
+        found = store.similar("mobile", "dark mode", "", limit=5)
+        assert [match.request.number for match in found][:2] in ([3, 1], [1, 3])
+        assert 2 not in [match.request.number for match in found]
+        assert all(0 < match.score <= 1 for match in found)
+        assert [m.score for m in found] == sorted((m.score for m in found), reverse=True)
+        assert store.similar("mobile", "dark mode", "", limit=1)[0].request.number in (1, 3)
+
+    def test_similar_stays_within_the_app(self, store: IndexStore) -> None:
+        # Two apps on one repo: the same words never cross from one to the other.
+        store.upsert_request(request(1, app="mobile", title="Offline mode"))
+        store.upsert_request(request(2, app="web", title="Offline mode"))
+        assert [m.request.app for m in store.similar("web", "offline mode", "")] == ["web"]
+        assert store.similar("other", "offline mode", "") == []
+
+    @pytest.mark.parametrize(
+        "title",
+        [
+            '"dark',
+            'dark"mode"',
+            "dark*",
+            "*",
+            "NEAR(dark mode, 2)",
+            "dark NEAR mode",
+            "-dark",
+            "title: dark",
+            "dark AND OR NOT mode",
+            "^dark + {mode} [x] (y",
+            "'; DROP TABLE requests; --",
+            "___",
+            "!!!",
+            "dàrk möde ☾",
+            "dark " * 5000,
+        ],
+    )
+    def test_similar_takes_any_text_as_words(self, store: IndexStore, title: str) -> None:
+        store.upsert_request(request(1, title="Dark mode"))
+        found = store.similar("mobile", title, title, limit=5)
+        assert all(match.request.number == 1 for match in found)
+
+    def test_similar_shows_closed_requests_and_a_duplicates_original(
+        self, store: IndexStore
+    ) -> None:
+        store.upsert_request(request(1, title="Calendar sync", status=Status.COMPLETED))
+        store.upsert_request(replace(request(2, title="Sync calendar events"), status=Status.OPEN))
+        store.upsert_request(
+            replace(
+                request(3, title="Google calendar sync"), status=Status.DUPLICATE, duplicate_of=2
+            )
+        )
+        found = store.similar("mobile", "google calendar sync", "", limit=5)
+        numbers = [match.request.number for match in found]
+        assert 3 not in numbers
+        assert sorted(numbers) == [1, 2]
+        shown = {match.request.number: match.request.status for match in found}
+        assert shown[1] is Status.COMPLETED
+
+    def test_similar_follows_renames_and_removals(self, store: IndexStore) -> None:
+        store.upsert_request(request(1, title="Dark mode"))
+        renamed = replace(request(1, title="Export to PDF"), source=Source.GITHUB)
+        store.record_github_changes(GitHubChanges(synced=[renamed]), delivery_id=None, now=T0)
+        assert store.similar("mobile", "dark mode", "") == []
+        assert [m.request.number for m in store.similar("mobile", "pdf export", "")] == [1]
+        store.record_github_changes(
+            GitHubChanges(removed=[("mobile", 1)]), delivery_id=None, now=T0
+        )
+        assert store.similar("mobile", "pdf export", "") == []
+
+    def test_similar_of_a_delivered_submission(self, store: IndexStore) -> None:
+        store.create_submission(submission("s1", title="Widget themes"), idempotency=None, now=T0)
+        store.mark_delivered("s1", replace(request(4, title="Widget themes"), description="x"))
+        assert [m.request.number for m in store.similar("mobile", "themes", "")] == [4]
+        assert store.get_request("mobile", 4) == request(4, title="Widget themes")
+
 
 def export_all(
     store: IndexStore,

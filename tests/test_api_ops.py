@@ -39,6 +39,9 @@ class BrokenStore:
     def ping(self) -> None:
         raise StoreError("database is locked")
 
+    def similar_mode(self) -> str:
+        return "fts"
+
 
 def test_health_is_503_only_when_the_index_is_down(runtime: Runtime) -> None:
     broken = build_runtime(

@@ -641,3 +641,34 @@ def test_description_cannot_imitate_the_footer_or_context_table() -> None:
 def test_bidi_and_zero_width_characters_leave_titles() -> None:
     title = render(**GOLDEN_CASES["title_invisible"]).title
     assert title == "Dark mode edom krad now"
+
+
+def test_issue_description_is_the_submission_text_without_the_bridges_parts() -> None:
+    from bridge.domain import Source, SubmissionContent
+    from github_app.render import issue_description, render_issue
+
+    content = SubmissionContent(
+        title="Dark mode", description="At night\n\nplease", metadata={"v": "1"}, name="Ada"
+    )
+    rendered = render_issue(
+        app_id="mobile",
+        app_name="Acme",
+        labels=["fr"],
+        source=Source.WIDGET,
+        submission_id="s1",
+        content=content,
+        show_submitter_name=True,
+    )
+    assert issue_description(rendered.body) == "At night\n\nplease"
+    empty = render_issue(
+        app_id="mobile",
+        app_name="Acme",
+        labels=["fr"],
+        source=Source.API,
+        submission_id="s2",
+        content=SubmissionContent(title="x", description=""),
+    )
+    assert issue_description(empty.body) == ""
+    assert issue_description("Written on GitHub\r\n\n<sub>not ours</sub>") == (
+        "Written on GitHub\n\n<sub>not ours</sub>"
+    )

@@ -532,3 +532,39 @@ def test_export_with_filters_reads_a_bounded_number_of_items_per_page(
             break
     assert found == [("mobile", 2), ("mobile", 11), ("web", 1)]
     assert pages >= 3
+
+
+# ---------------------------------------------------------------- descriptions and search
+
+
+def _item(client: DynamoDBClient, table: str, sk: str) -> dict[str, Any] | None:
+    key = {"pk": {"S": "APP#mobile"}, "sk": {"S": sk}}
+    return client.get_item(TableName=table, Key=key).get("Item")
+
+
+def test_description_lives_apart_from_the_request_and_votes_leave_it(
+    store: DynamoDBStore, dynamodb_client: DynamoDBClient
+) -> None:
+    store.create_submission(submission("s1"), idempotency=None, now=T0)
+    store.mark_delivered("s1", replace(request(1), description="a long text"))
+    text = _item(dynamodb_client, store.table_name, "TEXT#0000000001")
+    assert text is not None
+    assert text["description"] == {"S": "a long text"}
+    held = _item(dynamodb_client, store.table_name, "REQ#0000000001")
+    assert held is not None
+    assert "description" not in held
+    store.add_vote(Vote("mobile", 1, "u2", T0))
+    assert _item(dynamodb_client, store.table_name, "TEXT#0000000001") == text
+    edited = replace(request(1), description="edited on GitHub")
+    store.record_github_changes(GitHubChanges(synced=[edited]), delivery_id=None, now=T0)
+    text = _item(dynamodb_client, store.table_name, "TEXT#0000000001")
+    assert text is not None
+    assert text["description"] == {"S": "edited on GitHub"}
+    store.record_github_changes(GitHubChanges(removed=[("mobile", 1)]), delivery_id=None, now=T0)
+    assert _item(dynamodb_client, store.table_name, "TEXT#0000000001") is None
+
+
+def test_search_is_the_basic_title_match(store: DynamoDBStore) -> None:
+    assert store.similar_mode() == "basic"
+    store.upsert_request(request(1, title="Tags for notes"))
+    assert [m.request.number for m in store.similar("mobile", "tag", "")] == [1]

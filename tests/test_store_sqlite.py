@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from bridge.domain import Source
 from bridge.ports import DELIVERY_TTL, GitHubChanges, StoreError
 from bridge.stores import StoreUrlError, open_store
 from bridge.stores.sqlite import MIGRATIONS, SQLiteStore
-from tests.store_contract import T0, StoreContract, claim, submission
+from tests.store_contract import T0, StoreContract, claim, request, submission
 
 
 class TestSQLiteStore(StoreContract):
@@ -55,3 +57,61 @@ def test_expired_records_are_pruned_from_the_file(tmp_path: Path) -> None:
         assert [row[0] for row in db.execute("SELECT key FROM idempotency_keys")] == ["k2"]
         assert [row[0] for row in db.execute("SELECT id FROM deliveries")] == ["d2"]
         assert [row[0] for row in db.execute("SELECT key FROM rate_counters")] == ["other-ip"]
+
+
+# ------------------------------------------------------------------ search over descriptions
+
+
+def _numbers(store: SQLiteStore, title: str, description: str = "") -> list[int]:
+    return [match.request.number for match in store.similar("mobile", title, description)]
+
+
+def test_descriptions_are_searched_and_kept_until_github_changes_them(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "index.db")
+    store.create_submission(submission("s1"), idempotency=None, now=T0)
+    store.mark_delivered("s1", replace(request(1, title="Night"), description="a darker palette"))
+    assert _numbers(store, "palette") == [1]
+    # A sync that did not read the body (None) keeps the description ...
+    unread = replace(request(1, title="Night"), source=Source.GITHUB)
+    store.record_github_changes(GitHubChanges(synced=[unread]), delivery_id=None, now=T0)
+    assert _numbers(store, "palette") == [1]
+    # ... an edited body on GitHub replaces it.
+    edited = replace(unread, description="high contrast colours")
+    store.record_github_changes(GitHubChanges(synced=[edited]), delivery_id=None, now=T0)
+    assert _numbers(store, "palette") == []
+    assert _numbers(store, "contrast") == [1]
+
+
+def test_title_words_outrank_the_same_words_in_a_description(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "index.db")
+    for number in range(1, 8):
+        store.upsert_request(replace(request(number, title=f"Unrelated {number}"), description=""))
+    store.upsert_request(replace(request(10, title="Other"), description="export to pdf"))
+    store.upsert_request(replace(request(11, title="Export to PDF"), description=""))
+    assert _numbers(store, "pdf export")[:2] == [11, 10]
+
+
+def test_search_stems_words(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "index.db")
+    store.upsert_request(request(1, title="Exporting reports"))
+    assert _numbers(store, "export report") == [1]
+
+
+def test_migration_indexes_existing_requests_with_their_submissions_text(tmp_path: Path) -> None:
+    path = tmp_path / "index.db"
+    store = SQLiteStore(path)
+    held = submission("s1")
+    held = replace(held, content=replace(held.content, description="A darker palette"))
+    store.create_submission(held, idempotency=None, now=T0)
+    store.mark_delivered("s1", replace(request(1, title="Themes"), submission_id="s1"))
+    store.close()
+    with sqlite3.connect(path) as db:  # back to the schema before search
+        db.executescript(
+            "DROP TABLE request_search; DROP TABLE request_text;"
+            " DROP TRIGGER requests_text_inserted; DROP TRIGGER requests_title_changed;"
+            " DROP TRIGGER requests_text_deleted;"
+            f" PRAGMA user_version = {len(MIGRATIONS) - 1};"
+        )
+    reopened = SQLiteStore(path)
+    assert _numbers(reopened, "palette") == [1]  # the submission's description
+    assert _numbers(reopened, "themes") == [1]

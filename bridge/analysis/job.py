@@ -10,7 +10,6 @@ nothing is posted for it.
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal
@@ -20,7 +19,7 @@ from bridge.analysis.budget import DailyBudget, failures_key, next_day, worst_ca
 from bridge.analysis.model import DEFAULT_CATEGORIES, AnalysisInput
 from bridge.analysis.queueing import analysis_job, post_job
 from bridge.domain import AnalysisRecord, Request
-from bridge.ports import AnalysisUnavailableError, ListQuery, TrackerError
+from bridge.ports import AnalysisUnavailableError, TrackerError
 from bridge.retry import retry_delay
 from bridge.runtime import Runtime
 from bridge.settings import AppConfig
@@ -75,7 +74,7 @@ def prepare(runtime: Runtime, app_id: str, number: int) -> Prepared | Result:
             description=description,
             categories=tuple(app.categories) or DEFAULT_CATEGORIES,
             allowed_labels=allowed,
-            candidates=similar_titles(runtime, request),
+            candidates=similar_candidates(runtime, request, description),
         ),
     )
 
@@ -87,21 +86,13 @@ def worst_case_for(runtime: Runtime, prepared: Prepared) -> int:
     )
 
 
-def similar_titles(runtime: Runtime, request: Request) -> dict[int, str]:
-    """This app's other requests sharing the title's longest words, by number.
-
-    A bounded title match: a few listing reads, each within SIMILAR_LIMIT.
-    """
-    words = sorted({w for w in re.findall(r"\w+", request.title.casefold()) if len(w) > 3}, key=len)
-    found: dict[int, str] = {}
-    for word in reversed(words[-3:]):
-        page = runtime.store.list_requests(
-            ListQuery(app=request.app, words=(word,), limit=SIMILAR_LIMIT)
-        )
-        for item in page.items:
-            if item.number != request.number and len(found) < SIMILAR_LIMIT:
-                found[item.number] = item.title
-    return found
+def similar_candidates(runtime: Runtime, request: Request, description: str) -> dict[int, str]:
+    """Titles of the app's requests most like this one (itself left out), by number."""
+    matches = runtime.store.similar(
+        request.app, request.title, description, limit=SIMILAR_LIMIT + 1
+    )
+    others = [match.request for match in matches if match.request.number != request.number]
+    return {other.number: other.title for other in others[:SIMILAR_LIMIT]}
 
 
 def analyse_request(runtime: Runtime, app_id: str, number: int, *, attempts: int = 0) -> Result:

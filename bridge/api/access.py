@@ -53,11 +53,26 @@ def is_operator() -> bool:
 
 
 def visible_app(app_id: str) -> AppConfig:
-    """An app whose listing this caller may read: public, or the operator asks."""
+    """An app whose listing this caller may read: public, the operator asks, or the
+    X-Featurebridge-Voter header carries a valid voter token of the app."""
     app = app_or_404(app_id)
-    if not app.public and not is_operator():
+    if not app.public and not is_operator() and not _holds_voter_token(app):
         raise ApiError("not_found", f"no app {app_id!r}")
     return app
+
+
+def _holds_voter_token(app: AppConfig) -> bool:
+    token = request.headers.get("X-Featurebridge-Voter")
+    if not token:
+        return False
+    from bridge.voters import VoterError, voter_from_token
+
+    rt = runtime()
+    try:
+        voter_from_token(token, app, rt.settings, now=rt.clock())
+    except VoterError:
+        return False
+    return True
 
 
 def require_operator() -> None:

@@ -32,6 +32,36 @@ class ListParams(BaseModel):
     )
 
 
+class SimilarParams(BaseModel):
+    """Query parameters of a similar-requests search: the draft so far."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    title: Annotated[str, StringConstraints(min_length=1, max_length=256, pattern=r"\S")]
+    description: Annotated[str, StringConstraints(max_length=60_000)] = ""
+    limit: Annotated[int, Field(ge=1, le=10)] = 5
+
+
+class SimilarOut(BaseModel):
+    """A request like the draft; a duplicate is shown as its original."""
+
+    number: int
+    title: str
+    status: Status
+    url: str
+    total_votes: int
+    score: Annotated[float, Field(ge=0, le=1)] = Field(
+        description="lexical likeness: BM25 as s / (s + 6) on SQLite, title-word cosine on"
+        " DynamoDB; comparable within one answer, not across apps or stores"
+    )
+
+
+class SimilarList(BaseModel):
+    """Likely duplicates of a draft, best first."""
+
+    items: list[SimilarOut]
+
+
 class RequestOut(BaseModel):
     """A request as the public API shows it."""
 

@@ -18,6 +18,8 @@ from bridge.api.models import (
     ListParams,
     RequestList,
     RequestOut,
+    SimilarList,
+    SimilarParams,
     SyncParams,
     SyncQueuedOut,
     WebhookAnswerOut,
@@ -147,6 +149,19 @@ OPERATIONS: tuple[Operation, ...] = (
         "Show one request",
         {200: RequestOut},
         errors=(401, 403, 404, 503),
+    ),
+    Operation(
+        "get",
+        "/v1/apps/{app}/similar",
+        "Likely duplicates of a draft, best first",
+        {200: SimilarList},
+        query=SimilarParams,
+        errors=(400, 401, 403, 404, 429, 503),
+        description="Open and closed requests of the app whose title and description are"
+        " most like the draft's (a request closed as a duplicate is shown as its original)."
+        " Lexical: SQLite full-text search with BM25, or a bounded title-word match on"
+        " DynamoDB (`/healthz` says which). Follows the listing's visibility; rate-limited"
+        " per client IP and app.",
     ),
     Operation(
         "post",

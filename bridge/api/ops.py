@@ -25,6 +25,10 @@ class Health(BaseModel):
     analysis: dict[str, object] = Field(
         description="on or off; today's (UTC) tokens against the daily budget; failed analyses"
     )
+    similar: str = Field(
+        description='how /similar searches: "fts" (full-text, BM25) or "basic" (a bounded'
+        " title-word match, on DynamoDB)"
+    )
 
 
 def service_version() -> str:
@@ -82,7 +86,14 @@ def healthz() -> tuple[Response, int]:
     analysis: dict[str, object] = (
         analysis_health(rt) if operator else {"enabled": rt.analyzer is not None}
     )
-    body = Health(status=status, index=index, github=github, queue=queue, analysis=analysis)
+    body = Health(
+        status=status,
+        index=index,
+        github=github,
+        queue=queue,
+        analysis=analysis,
+        similar=rt.store.similar_mode(),
+    )
     return jsonify(body.model_dump(mode="json")), code
 
 

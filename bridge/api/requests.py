@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from flask import Blueprint, Response, jsonify, request
 from pydantic import ValidationError
@@ -23,7 +23,11 @@ from bridge.settings import AppConfig
 # The API's models, delivery and submission rules are imported by the views that
 # use them: a cold start answering one route builds only what that route needs.
 if TYPE_CHECKING:
-    from bridge.api.models import ListParams, RequestOut
+    from pydantic import BaseModel
+
+    from bridge.api.models import RequestOut
+
+Params = TypeVar("Params", bound="BaseModel")
 
 blueprint = Blueprint("requests", __name__)
 install_cors(blueprint)
@@ -76,6 +80,32 @@ def show_request(app_id: str, number: int) -> Response:
         raise ApiError("not_found", f"no request #{number} in app {app.id!r}")
     [shown] = _with_voted(app, [RequestOut.of(found)])
     return jsonify(shown.to_json())
+
+
+@blueprint.get("/v1/apps/<app_id>/similar")
+def similar_requests(app_id: str) -> Response:
+    """Likely duplicates of a draft, from the index (offline, lexical)."""
+    from bridge.api.models import SimilarList, SimilarOut, SimilarParams
+
+    app = visible_app(app_id)
+    params = _query(SimilarParams)
+    rt = runtime()
+    enforce_rate_limit("similar", app, rt.settings.server.rate_limits.similar_per_hour)
+    matches = rt.store.similar(app.id, params.title, params.description, limit=params.limit)
+    body = SimilarList(
+        items=[
+            SimilarOut(
+                number=match.request.number,
+                title=match.request.title,
+                status=match.request.status,
+                url=match.request.url,
+                total_votes=match.request.total_votes,
+                score=match.score,
+            )
+            for match in matches
+        ]
+    )
+    return jsonify(body.model_dump(mode="json"))
 
 
 @blueprint.post("/v1/apps/<app_id>/requests")
@@ -147,7 +177,7 @@ def _idempotency_key() -> str | None:
     return key
 
 
-def _query(model: type[ListParams]) -> ListParams:
+def _query(model: type[Params]) -> Params:
     values: dict[str, Any] = {key: request.args.get(key) for key in request.args}
     try:
         return model.model_validate(values)

@@ -34,6 +34,7 @@ from bridge.stores.dynamodb_analysis import AnalysisMixin
 from bridge.stores.dynamodb_client import CapacityMeter, Table, names
 from bridge.stores.dynamodb_github import GitHubMixin
 from bridge.stores.dynamodb_outbox import OutboxMixin
+from bridge.stores.dynamodb_similar import SimilarMixin
 from bridge.stores.dynamodb_votes import VotesMixin
 
 if TYPE_CHECKING:
@@ -48,7 +49,7 @@ __all__ = ["CapacityMeter", "DynamoDBStore"]
 MAX_EVALUATED = 1000
 
 
-class DynamoDBStore(OutboxMixin, GitHubMixin, VotesMixin, AnalysisMixin):
+class DynamoDBStore(OutboxMixin, GitHubMixin, VotesMixin, AnalysisMixin, SimilarMixin):
     """IndexStore over one DynamoDB table (see :func:`dynamodb_table.create_table`).
 
     The outbox methods live in :mod:`dynamodb_outbox`, GitHub's changes in
@@ -114,6 +115,9 @@ class DynamoDBStore(OutboxMixin, GitHubMixin, VotesMixin, AnalysisMixin):
         self._table.update(
             i.key(t.app_pk(request.app), t.request_sk(request.number)), update, values
         )
+        description = i.description_item(request)
+        if description is not None:
+            self._table.put(description)
 
     def get_request(self, app: str, number: int) -> Request | None:
         """One request of an app (a strongly consistent read)."""

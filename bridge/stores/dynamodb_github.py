@@ -104,9 +104,13 @@ class GitHubMixin:
                 writes[pk, left] = {
                     "Delete": {"TableName": self._table.name, "Key": i.key(pk, left)}
                 }
+            description = i.description_write(self._table.name, request)
+            if description is not None:
+                writes[pk, t.text_sk(request.number)] = description
         for app, number in changes.removed:
-            pk, sk = t.app_pk(app), t.request_sk(number)
+            pk, sk, text = t.app_pk(app), t.request_sk(number), t.text_sk(number)
             writes.update(self._departure_writes(pk, number, existing.get((pk, sk))))
+            writes[pk, text] = {"Delete": {"TableName": self._table.name, "Key": i.key(pk, text)}}
         if changes.installation is not None:
             writes.update(self._installation_writes(changes.installation))
         return list(writes.values())

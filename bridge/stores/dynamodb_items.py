@@ -19,7 +19,7 @@ from bridge.stores.codec import content_from_json, content_to_json
 from bridge.timeutil import parse_iso, to_sortable
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
+    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef, TransactWriteItemTypeDef
 
     Item: TypeAlias = dict[str, AttributeValueTypeDef]
 
@@ -137,6 +137,22 @@ def request_item(request: Request) -> Item:
 _OPTIONAL = ("closed_at", "submission_id", "duplicate_of", "board_option")
 # What only the bridge knows about a request: GitHub's changes never write these.
 BRIDGE_OWNED = frozenset({"bridge_votes", "weighted_votes", "source", "submission_id"})
+
+
+def description_item(request: Request) -> Item | None:
+    """The request's description item; None when the request carries none."""
+    if request.description is None:
+        return None
+    return {
+        **key(t.app_pk(request.app), t.text_sk(request.number)),
+        "description": s(request.description),
+    }
+
+
+def description_write(table: str, request: Request) -> TransactWriteItemTypeDef | None:
+    """A put of the request's description item, for a transaction."""
+    item = description_item(request)
+    return {"Put": {"TableName": table, "Item": item}} if item is not None else None
 
 
 def request_update(request: Request, *, keep: frozenset[str] = frozenset()) -> tuple[str, Item]:

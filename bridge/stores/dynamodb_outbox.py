@@ -273,6 +273,10 @@ class OutboxMixin:
                 }
             },
         ]
+        description = i.description_write(self._table.name, request)
+        if description is not None:
+            writes.append(description)
+        vote_at = len(writes)
         if submission.voter is not None:
             vote = Vote(
                 request.app,
@@ -299,8 +303,8 @@ class OutboxMixin:
                 codes = [cancelled.code(n) for n in range(len(writes))]
                 if codes[0] == "ConditionalCheckFailed":
                     raise StoreError(f"no submission {submission_id} to mark delivered") from None
-                if codes[2:] == ["ConditionalCheckFailed"]:
-                    writes = writes[:2]  # the voter's vote is there already: keep it
+                if codes[vote_at:] == ["ConditionalCheckFailed"]:
+                    writes = writes[:vote_at]  # the voter's vote is there already: keep it
                     continue
                 if "TransactionConflict" not in codes:
                     raise StoreError(

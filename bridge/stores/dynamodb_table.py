@@ -8,6 +8,7 @@ item                   pk                              sk
 request                ``APP#<app>``                   ``REQ#<number:010>``
 vote                   ``APP#<app>``                   ``VOTE#<number:010>#<voter>``
 departed request       ``APP#<app>``                   ``LEFT#<number:010>``
+request description    ``APP#<app>``                   ``TEXT#<number:010>``
 submission (outbox)    ``SUB#<id>``                    ``SUB``
 idempotency key        ``IDEM#<app>#<key>``            ``IDEM``
 rate-limit window      ``RATE#<key>``                  ``W#<window start, epoch s>``
@@ -101,6 +102,11 @@ def request_sk(number: int) -> str:
 def departed_sk(number: int) -> str:
     """Sort key of what the bridge keeps of a request while it is out of its app."""
     return f"LEFT#{number:010d}"
+
+
+def text_sk(number: int) -> str:
+    """Sort key of a request's description, an item apart so a vote never rewrites it."""
+    return f"TEXT#{number:010d}"
 
 
 def status_pk(app: str, status: Status) -> str:

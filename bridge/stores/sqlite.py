@@ -36,6 +36,7 @@ from bridge.stores.sqlite_rows import (
     sortable_bound,
 )
 from bridge.stores.sqlite_schema import MIGRATIONS
+from bridge.stores.sqlite_similar import SimilarMixin
 from bridge.stores.sqlite_votes import VotesMixin
 from bridge.timeutil import to_sortable
 
@@ -53,7 +54,7 @@ _ORDER: dict[SortOrder, tuple[str, str]] = {
 _BRIDGE_OWNED = "source, submission_id, bridge_votes, weighted_votes, updated_at"
 
 
-class SQLiteStore(OutboxMixin, VotesMixin, AnalysisMixin, SQLiteBase):
+class SQLiteStore(OutboxMixin, VotesMixin, AnalysisMixin, SimilarMixin, SQLiteBase):
     """IndexStore over one SQLite database file."""
 
     # ------------------------------------------------------------------ requests

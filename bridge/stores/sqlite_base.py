@@ -24,6 +24,17 @@ from bridge.timeutil import to_sortable
 Expiring: TypeAlias = Literal["idempotency_keys", "deliveries", "rate_counters"]
 
 
+def statements(script: str) -> Iterator[str]:
+    """The SQL statements of a script, a trigger's body (``BEGIN ...; END``) kept whole."""
+    pending = ""
+    for part in script.split(";"):
+        pending += part + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n;"):
+                yield pending
+            pending = ""
+
+
 class SQLiteBase:
     """Connections and transactions over one SQLite database file."""
 
@@ -76,9 +87,8 @@ class SQLiteBase:
         with self._migrate_lock, self._write() as db:
             version = db.execute("PRAGMA user_version").fetchone()[0]
             for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-                for statement in script.split(";"):
-                    if statement.strip():
-                        db.execute(statement)
+                for statement in statements(script):
+                    db.execute(statement)
                 db.execute(f"PRAGMA user_version = {number}")
 
     def close(self) -> None:
@@ -142,6 +152,13 @@ class SQLiteBase:
                 request.board_option,
             ),
         )
+        if request.description is not None:
+            # request_text's row exists: a trigger on requests made it.
+            db.execute(
+                "UPDATE request_text SET description = ?"
+                " WHERE app = ? AND number = ? AND description != ?",
+                (request.description, request.app, request.number, request.description),
+            )
 
     @staticmethod
     def _prune(db: sqlite3.Connection, table: Expiring, now: datetime) -> None:

@@ -132,4 +132,52 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX deliveries_expiry ON deliveries (expires_at);
     CREATE INDEX rate_counters_expiry ON rate_counters (expires_at);
     """,
+    # similar requests (issue 14): each request's title and description for search,
+    # in a table of their own with a stable rowid for the FTS5 index over it. Triggers
+    # keep it in step with requests (inserts, title changes, deletes) and the index
+    # with it; the store writes descriptions. Existing requests start with their
+    # submission's description; those born on GitHub get theirs at the next sync.
+    """
+    CREATE TABLE request_text (
+        id INTEGER PRIMARY KEY,
+        app TEXT NOT NULL,
+        number INTEGER NOT NULL,
+        title TEXT NOT NULL,
+        description TEXT NOT NULL DEFAULT '',
+        UNIQUE (app, number)
+    );
+    CREATE VIRTUAL TABLE request_search USING fts5(
+        title, description, content='request_text', content_rowid='id',
+        tokenize='porter unicode61 remove_diacritics 2'
+    );
+    CREATE TRIGGER request_text_inserted AFTER INSERT ON request_text BEGIN
+        INSERT INTO request_search (rowid, title, description)
+            VALUES (new.id, new.title, new.description);
+    END;
+    CREATE TRIGGER request_text_deleted AFTER DELETE ON request_text BEGIN
+        INSERT INTO request_search (request_search, rowid, title, description)
+            VALUES ('delete', old.id, old.title, old.description);
+    END;
+    CREATE TRIGGER request_text_updated AFTER UPDATE ON request_text BEGIN
+        INSERT INTO request_search (request_search, rowid, title, description)
+            VALUES ('delete', old.id, old.title, old.description);
+        INSERT INTO request_search (rowid, title, description)
+            VALUES (new.id, new.title, new.description);
+    END;
+    CREATE TRIGGER requests_text_inserted AFTER INSERT ON requests BEGIN
+        INSERT OR IGNORE INTO request_text (app, number, title)
+            VALUES (new.app, new.number, new.title);
+    END;
+    CREATE TRIGGER requests_title_changed AFTER UPDATE OF title ON requests
+        WHEN old.title IS NOT new.title BEGIN
+        UPDATE request_text SET title = new.title WHERE app = new.app AND number = new.number;
+    END;
+    CREATE TRIGGER requests_text_deleted AFTER DELETE ON requests BEGIN
+        DELETE FROM request_text WHERE app = old.app AND number = old.number;
+    END;
+    INSERT INTO request_text (app, number, title, description)
+        SELECT requests.app, requests.number, requests.title,
+            COALESCE(json_extract(submissions.content, '$.description'), '')
+        FROM requests LEFT JOIN submissions ON submissions.id = requests.submission_id;
+    """,
 )
