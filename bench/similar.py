@@ -1,0 +1,218 @@
+"""Similar-request search: quality on the frozen evaluation set, and its cost.
+
+    .venv/bin/python bench/similar.py [--requests N] [--queries N] [--split holdout|tune]
+
+Quality: each product of ``bench/data/similar_eval.json`` becomes an app in
+one SQLite index (its existing requests, hard negatives included); every draft
+of the chosen half (default ``holdout``, the half no ranking choice looked at)
+asks ``store.similar()`` and, in the same run, a plain title-word-overlap
+baseline (Jaccard of the two titles' lower-cased word sets, no stemming, no
+stopwords, ties to the older request). Prints recall@1, recall@5 and MRR (rank
+of the draft's original among the first 10; absent counts 0) for both.
+
+Cost: one app holding ``--requests`` synthetic requests (words drawn from the
+evaluation set's vocabulary with a Zipf-like skew, titles of 3-8 words,
+descriptions of 10-60), then ``--queries`` drafts timed in-process: the whole
+``store.similar()`` (terms, FTS5 query, rows as requests, duplicates folded)
+beside a bare ``SELECT rowid ... MATCH ? ORDER BY bm25(...) LIMIT ?`` on the
+same FTS5 table with the same match expression. Prints p50 and p95 of each and
+the p95 ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bridge.domain import Request, Source, Status  # noqa: E402
+from bridge.similar.terms import draft_terms, match_expression  # noqa: E402
+from bridge.stores.sqlite import SQLiteStore  # noqa: E402
+
+DATA = Path(__file__).resolve().parent / "data" / "similar_eval.json"
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+DEPTH = 10
+_WORD = re.compile(r"\w+")
+
+
+@dataclass(frozen=True)
+class Draft:
+    app: str
+    title: str
+    description: str
+    original: int  # the original's number in its app
+
+
+def request_of(app: str, number: int, title: str, description: str) -> Request:
+    return Request(
+        app=app,
+        number=number,
+        title=title,
+        status=Status.OPEN,
+        url=f"https://github.com/acme/{app}/issues/{number}",
+        labels=("feature-request",),
+        source=Source.GITHUB,
+        created_at=T0,
+        updated_at=T0,
+        description=description,
+    )
+
+
+def load(store: SQLiteStore, split: str) -> tuple[list[Draft], dict[str, list[Request]]]:
+    """Index every product's requests; the drafts of ``split`` with their originals."""
+    data = json.loads(DATA.read_text(encoding="utf-8"))
+    drafts: list[Draft] = []
+    corpus: dict[str, list[Request]] = {}
+    for product in data["products"]:
+        app = product["product"]
+        numbers = {item["id"]: n for n, item in enumerate(product["requests"], start=1)}
+        corpus[app] = [
+            request_of(app, numbers[item["id"]], item["title"], item["description"])
+            for item in product["requests"]
+        ]
+        for request in corpus[app]:
+            store.upsert_request(request)
+        drafts += [
+            Draft(app, d["title"], d["description"], numbers[d["original"]])
+            for d in product["drafts"]
+            if d["split"] == split
+        ]
+    return drafts, corpus
+
+
+def title_overlap(draft: Draft, candidates: Sequence[Request]) -> list[int]:
+    """The baseline: candidates by Jaccard of title word sets, ties to the lower number."""
+    wanted = set(_WORD.findall(draft.title.lower()))
+    scored = []
+    for candidate in candidates:
+        words = set(_WORD.findall(candidate.title.lower()))
+        union = wanted | words
+        score = len(wanted & words) / len(union) if union else 0.0
+        if score > 0:
+            scored.append((-score, candidate.number))
+    return [number for _, number in sorted(scored)][:DEPTH]
+
+
+def quality(ranked: Callable[[Draft], list[int]], drafts: Sequence[Draft]) -> dict[str, float]:
+    hits1 = hits5 = 0
+    reciprocal = 0.0
+    for draft in drafts:
+        numbers = ranked(draft)
+        if draft.original in numbers[:1]:
+            hits1 += 1
+        if draft.original in numbers[:5]:
+            hits5 += 1
+        if draft.original in numbers:
+            reciprocal += 1 / (numbers.index(draft.original) + 1)
+    count = len(drafts)
+    return {"recall@1": hits1 / count, "recall@5": hits5 / count, "MRR": reciprocal / count}
+
+
+def synthetic(vocabulary: Sequence[str], count: int, seed: int) -> list[tuple[str, str]]:
+    rng = random.Random(seed)
+    weights = [1 / (rank + 1) for rank in range(len(vocabulary))]
+
+    def words(low: int, high: int) -> str:
+        return " ".join(rng.choices(vocabulary, weights, k=rng.randint(low, high)))
+
+    return [(words(3, 8).capitalize(), words(10, 60)) for _ in range(count)]
+
+
+def percentile(samples: Sequence[float], share: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def cost(tmp: Path, requests: int, queries: int) -> None:
+    data = json.loads(DATA.read_text(encoding="utf-8"))
+    texts = [
+        f"{item['title']} {item['description']}"
+        for product in data["products"]
+        for item in (*product["requests"], *product["drafts"])
+    ]
+    counts: dict[str, int] = {}
+    for text in texts:
+        for word in _WORD.findall(text.lower()):
+            counts[word] = counts.get(word, 0) + 1
+    vocabulary = sorted(counts, key=lambda w: (-counts[w], w))
+    store = SQLiteStore(tmp / "cost.db")
+    started = time.perf_counter()
+    for number, (title, description) in enumerate(synthetic(vocabulary, requests, 1), start=1):
+        store.upsert_request(request_of("big", number, title, description))
+    seeded = time.perf_counter() - started
+    drafts = synthetic(vocabulary, queries, 2)
+    db = sqlite3.connect(tmp / "cost.db")
+    bare_sql = (
+        "SELECT rowid FROM request_search WHERE request_search MATCH ?"
+        " ORDER BY bm25(request_search) LIMIT ?"
+    )
+    full: list[float] = []
+    bare: list[float] = []
+    for title, description in drafts:
+        begin = time.perf_counter()
+        store.similar("big", title, description, limit=5)
+        full.append(time.perf_counter() - begin)
+        expression = match_expression(draft_terms(title, description))
+        begin = time.perf_counter()
+        db.execute(bare_sql, (expression, 5)).fetchall()
+        bare.append(time.perf_counter() - begin)
+    print(f"\ncost: one app of {requests:,} requests (seeded in {seeded:.1f} s), {queries} drafts")
+    print(f"{'':34}{'p50 ms':>10}{'p95 ms':>10}")
+    for name, samples in (("store.similar()", full), ("bare FTS5 MATCH ORDER BY bm25", bare)):
+        p50, p95 = percentile(samples, 0.5) * 1000, percentile(samples, 0.95) * 1000
+        print(f"{name:34}{p50:>10.2f}{p95:>10.2f}")
+    ratio = percentile(full, 0.95) / percentile(bare, 0.95)
+    mean = statistics.mean(full) * 1000
+    print(f"p95 ratio similar()/bare: {ratio:.2f} (goal <= 2); mean {mean:.2f} ms")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=10_000)
+    parser.add_argument("--queries", type=int, default=1_000)
+    parser.add_argument("--split", choices=("holdout", "tune"), default="holdout")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        store = SQLiteStore(tmp / "eval.db")
+        drafts, corpus = load(store, args.split)
+
+        def ours(draft: Draft) -> list[int]:
+            found = store.similar(draft.app, draft.title, draft.description, limit=DEPTH)
+            return [match.request.number for match in found]
+
+        def baseline(draft: Draft) -> list[int]:
+            return title_overlap(draft, corpus[draft.app])
+
+        print(f"quality: {len(drafts)} drafts of the {args.split} half, {len(corpus)} products")
+        print(f"{'':28}{'recall@1':>10}{'recall@5':>10}{'MRR':>8}")
+        results = {
+            "store.similar()": quality(ours, drafts),
+            "title-word overlap": quality(baseline, drafts),
+        }
+        for name, figures in results.items():
+            print(
+                f"{name:28}{figures['recall@1']:>10.3f}{figures['recall@5']:>10.3f}"
+                f"{figures['MRR']:>8.3f}"
+            )
+        gain = results["store.similar()"]["recall@5"] - results["title-word overlap"]["recall@5"]
+        print(f"recall@5 over the baseline: {gain:+.3f} (goal >= +0.15)")
+        cost(tmp, args.requests, args.queries)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
