@@ -15,6 +15,7 @@ from flask import Flask
 from bridge.api import (
     analysis,
     export,
+    feedbackfin,
     github,
     google_forms,
     ops,
@@ -127,6 +128,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.register_blueprint(votes.blueprint)
     app.register_blueprint(google_forms.blueprint)
     app.register_blueprint(typeform.blueprint)
+    app.register_blueprint(feedbackfin.blueprint)
     app.register_blueprint(export.blueprint)
     app.register_blueprint(ops.blueprint)
     app.register_blueprint(analysis.blueprint)

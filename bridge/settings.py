@@ -135,6 +135,8 @@ class AppConfig(_Strict):
     project: ProjectConfig | None = None
     google_forms: GoogleFormsConfig = GoogleFormsConfig()
     typeform: TypeformConfig = TypeformConfig()
+    # The Feedback Fin feedbackType values filed as requests; others are answered, not filed.
+    feedbackfin_types: list[Annotated[str, Field(min_length=1, max_length=50)]] = ["idea"]
     # The analysis picks one of these; empty means the default set.
     categories: list[Annotated[str, Field(min_length=1, max_length=50)]] = []
     analysis: AppAnalysisConfig = AppAnalysisConfig()

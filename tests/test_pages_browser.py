@@ -337,6 +337,52 @@ def test_the_roadmap_of_an_unknown_app_is_a_404_page(service: tuple[str, Host], 
     assert page.problems == [f"404 {base}/apps/nope/roadmap"]
 
 
+# What the Feedback Fin widget sends when its form is submitted (its `url` set to the
+# bridge's route): JSON, so the browser sends a CORS preflight first.
+FEEDBACK_FIN_PAGE = """<!doctype html><html><head><title>Feedback Fin</title></head><body>
+<output id=result>pending</output>
+<script>
+const config = {{url: "{url}", user: {{email: "fin@example.com", name: "Fin"}}}};
+fetch(config.url, {{
+  method: "POST",
+  headers: {{"Content-Type": "application/json"}},
+  body: JSON.stringify({{...config.user, feedbackType: "idea",
+    message: "Keyboard shortcuts\\nFor power users", timestamp: Date.now()}}),
+}}).then(
+  (response) => response.json().then((body) => {{
+    document.getElementById("result").textContent = response.status + " " + body.delivery;
+  }}),
+  () => {{ document.getElementById("result").textContent = "blocked"; }},
+);
+</script></body></html>"""
+
+
+def test_feedback_fin_from_an_allowed_origin_is_filed(service: tuple[str, Host], page: Any) -> None:
+    base, host = service
+    host.pages["/fin"] = FEEDBACK_FIN_PAGE.format(url=f"{base}/v1/apps/mobile/feedbackfin")
+    page.goto(host.origin + "/fin")
+    expect(page.locator("#result")).to_have_text("202 queued")
+    assert page.problems == []
+
+
+def test_feedback_fin_from_a_foreign_origin_is_refused(
+    service: tuple[str, Host], page: Any
+) -> None:
+    base, _ = service
+    foreign = Host(base)
+    foreign.pages["/fin"] = FEEDBACK_FIN_PAGE.format(url=f"{base}/v1/apps/mobile/feedbackfin")
+    server = foreign.serve()
+    try:
+        page.goto(foreign.origin + "/fin")
+        expect(page.locator("#result")).to_have_text("blocked")
+    finally:
+        server.shutdown()
+        server.server_close()
+    # The preflight is refused, so the post itself is never sent.
+    [problem] = page.problems
+    assert "blocked by CORS policy: Response to preflight request" in problem
+
+
 def test_chromium_is_the_systems(browser: Any) -> None:
     assert browser.version
     assert shutil.which("chromium") is not None or CHROMIUM.exists()

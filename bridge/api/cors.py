@@ -6,10 +6,13 @@ its own origins.
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import Blueprint, Response, current_app, request
 
 from bridge.api.access import runtime
 from bridge.api.errors import ApiError, error_response
+from bridge.settings import AppConfig
 
 ALLOWED_HEADERS = "Content-Type, Idempotency-Key, X-Featurebridge-Voter"
 EXPOSED_HEADERS = "Retry-After, Location, Link"
@@ -28,6 +31,21 @@ def _origin_allowed(app_id: str | None, origin: str) -> bool:
         return False
     app = runtime().settings.app(app_id)
     return app is not None and origin in app.allowed_origins
+
+
+def refuse_foreign_origin(app: AppConfig) -> None:
+    """403 for a browser write from a page that is neither the app's nor the service's.
+
+    ``Origin: null`` (sandboxed frames, some redirects) is refused too; a request
+    without ``Origin`` is no browser's cross-site write and passes.
+    """
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return
+    public = urlsplit(runtime().settings.server.public_url)
+    own = f"{public.scheme}://{public.netloc}"
+    if origin not in app.allowed_origins and origin != own:
+        raise ApiError("forbidden", f"origin {origin} may not write to app {app.id!r}")
 
 
 def install_cors(blueprint: Blueprint) -> None:

@@ -28,6 +28,8 @@ from bridge.api.ops import Health
 from bridge.api.requests import IDEMPOTENCY_KEY_PATTERN
 from bridge.api.write_models import (
     EMAIL_PATTERN,
+    FeedbackFinIgnoredOut,
+    FeedbackFinPostIn,
     GoogleFormPostIn,
     SubmissionIn,
     SubmissionOut,
@@ -134,6 +136,15 @@ TYPEFORM_DESCRIPTION = (
     "`form_response.token` is the idempotency key: Typeform's retries file nothing new."
 )
 
+FEEDBACKFIN_DESCRIPTION = (
+    "The Feedback Fin widget's own JSON, `{...config.user, feedbackType, message, "
+    "timestamp}`, from a page on one of the app's `allowed_origins` (another Origin is "
+    "403). The message's first line is the title, the rest the description; the user's "
+    "email and name stay private. Only the app's `feedbackfin_types` (default `idea`) "
+    "are filed; other types are answered 200 with `filed: false`. The same post again "
+    "files nothing new."
+)
+
 OPERATIONS: tuple[Operation, ...] = (
     Operation(
         "get",
@@ -219,6 +230,17 @@ OPERATIONS: tuple[Operation, ...] = (
         headers={"Typeform-Signature": "sha256=<base64 HMAC-SHA256 of the raw body>"},
         tags=("typeform",),
         description=TYPEFORM_DESCRIPTION,
+        body_media=("application/json",),
+    ),
+    Operation(
+        "post",
+        "/v1/apps/{app}/feedbackfin",
+        "File a Feedback Fin widget post as a request",
+        {200: FeedbackFinIgnoredOut, 201: SubmissionOut, 202: SubmissionOut},
+        body=FeedbackFinPostIn,
+        errors=(*_BODY_ERRORS, 403, 404, 429, 503),
+        tags=("feedbackfin",),
+        description=FEEDBACKFIN_DESCRIPTION,
         body_media=("application/json",),
     ),
     Operation(

@@ -201,3 +201,22 @@ class TypeformPostIn(BaseModel):
 
     event_type: StrictStr = "form_response"
     form_response: TypeformResponse
+
+
+class FeedbackFinPostIn(BaseModel):
+    """The widget's post; ``config.user``'s keys arrive beside these and stay private."""
+
+    model_config = ConfigDict(extra="allow")
+
+    feedbackType: StrictStr = Field(max_length=50, description="idea, issue, other, ...")
+    message: StrictStr = Field(min_length=1, max_length=60_000)
+    timestamp: StrictInt | None = Field(default=None, description="milliseconds since the epoch")
+    email: StrictStr | None = Field(default=None, max_length=254)
+    name: StrictStr | None = Field(default=None, max_length=1000)
+
+
+class FeedbackFinIgnoredOut(BaseModel):
+    """A Feedback Fin post of a type the app does not file."""
+
+    filed: bool = False
+    message: str
