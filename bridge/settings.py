@@ -32,10 +32,15 @@ class _Strict(BaseModel):
 
 
 class RateLimits(_Strict):
-    """Per client IP and app, per hour."""
+    """Per client (an IPv4 address or an IPv6 /64) and app."""
 
     submissions_per_hour: Annotated[int, Field(ge=1)] = 10
     votes_per_hour: Annotated[int, Field(ge=1)] = 120
+    # Anonymous ids cost nothing to make: one client's anonymous votes on one request, per day.
+    anonymous_votes_per_request_per_day: Annotated[int, Field(ge=1)] = 5
+    # Listings, one request and /similar; the widget reads a handful per page and per pause
+    # in typing, so people never meet this, while a scraper or a loop does.
+    reads_per_minute: Annotated[int, Field(ge=1)] = 300
     # /similar answers while people type in the widget or the form: a search per pause.
     similar_per_hour: Annotated[int, Field(ge=1)] = 600
 

@@ -28,6 +28,9 @@ class VoterError(Exception):
         self.message = message
 
 
+ANONYMOUS_PREFIX = "anon:"
+
+
 @dataclass(frozen=True, slots=True)
 class Voter:
     """A verified voter: the key votes are unique by, and what the token says."""
@@ -36,6 +39,11 @@ class Voter:
     weight: int = 1
     email: str | None = None
     name: str | None = None
+
+    @property
+    def anonymous(self) -> bool:
+        """Whether only a browser's self-made id stands behind the votes."""
+        return self.key.startswith(ANONYMOUS_PREFIX)
 
 
 def voter_from_token(token: str, app: AppConfig, settings: Settings, *, now: datetime) -> Voter:
@@ -64,7 +72,7 @@ def anonymous_voter(anonymous_id: str, app: AppConfig) -> Voter:
         raise VoterError("forbidden", f"app {app.id!r} does not accept anonymous votes")
     if not _ANONYMOUS_ID.match(anonymous_id):
         raise VoterError("unauthorized", "anonymous_id must be 8-128 of A-Z, a-z, 0-9, _ and -")
-    return Voter(key=f"anon:{anonymous_id}")
+    return Voter(key=ANONYMOUS_PREFIX + anonymous_id)
 
 
 def _decode(token: str, secret: str, now: datetime) -> dict[str, Any]:

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from flask.testing import FlaskClient
+
+from bridge.runtime import Runtime
+from tests.conftest import error_code
 
 URL = "/v1/apps/mobile/requests"
 ALLOWED = "https://app.acme.example"
@@ -83,3 +88,36 @@ def test_options_and_preflight_list_exactly_the_paths_methods(
 def test_options_of_a_server_to_server_route_lists_its_methods(client: FlaskClient) -> None:
     allow = client.options("/v1/apps/mobile/google-forms").headers["Allow"]
     assert set(allow.split(", ")) == {"OPTIONS", "POST"}
+
+
+SERVICE = "https://feedback.example.com"  # conftest's [server] public_url
+
+
+@pytest.mark.parametrize("origin", ["https://evil.example", "null", "http://localhost"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"json": {"title": "Dark mode"}},
+        {"data": {"title": "Dark mode"}},  # a form post from another site needs no preflight
+        {"data": "title=Dark mode", "content_type": "text/plain"},
+    ],
+    ids=["json", "urlencoded", "text"],
+)
+def test_a_submission_from_a_foreign_origin_is_refused(
+    client: FlaskClient, runtime: Runtime, origin: str, body: dict[str, Any]
+) -> None:
+    # http://localhost is the test client's own host: behind a proxy the request's
+    # host is not the service's origin, public_url is.
+    answer = client.post(URL, headers={"Origin": origin}, **body)
+    assert answer.status_code == 403
+    assert error_code(answer) == "forbidden"
+    assert runtime.store.outbox_stats().pending == 0
+
+
+@pytest.mark.parametrize("origin", [ALLOWED, SERVICE, None])
+def test_a_submission_from_the_app_the_service_or_a_server_is_served(
+    client: FlaskClient, origin: str | None
+) -> None:
+    headers = {"Origin": origin} if origin else {}
+    answer = client.post(URL, data={"title": "Dark mode"}, headers=headers)
+    assert answer.status_code in (201, 202), answer.get_json()

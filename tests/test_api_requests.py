@@ -385,3 +385,35 @@ def test_missing_request_is_404(client: FlaskClient) -> None:
     response = client.get(f"{URL}/99")
     assert response.status_code == 404
     assert error_code(response) == "not_found"
+
+
+def test_public_reads_are_rate_limited_per_client_but_not_for_the_operator(
+    make_settings, tmp_path, tracker, clock
+) -> None:
+    from bridge.app import build_runtime, create_app
+
+    settings = make_settings(
+        """
+        [server.rate_limits]
+        reads_per_minute = 3
+        [[apps]]
+        id = "mobile"
+        name = "M"
+        repo = "acme/mobile"
+        labels = ["fr"]
+        public = true
+        """
+    )
+    runtime = build_runtime(settings, tracker=tracker, queue=RecordingQueue(), clock=clock)
+    client = create_app(settings, runtime).test_client()
+    reads = [URL, f"{URL}/1", "/v1/apps/mobile/similar?title=dark"]
+    assert [client.get(url).status_code for url in reads] == [200, 404, 200]
+    limited = client.get(URL)
+    assert limited.status_code == 429
+    assert error_code(limited) == "rate_limited"
+    assert 0 < int(limited.headers["Retry-After"]) <= 60
+    operator = {"Authorization": "Bearer operator-secret"}
+    assert client.get(URL, headers=operator).status_code == 200
+    assert client.get(URL, environ_base={"REMOTE_ADDR": "10.9.9.9"}).status_code == 200
+    clock.advance(60)
+    assert client.get(URL).status_code == 200

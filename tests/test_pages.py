@@ -18,6 +18,9 @@ from bridge.stores.sqlite import SQLiteStore
 from tests.fakes import FakeClock, FakeTracker, RecordingQueue, indexed
 
 CONFIG = """
+[server]
+public_url = "https://feedback.example.com/bridge"
+
 [[apps]]
 id = "mobile"
 name = "Acme <b>Mobile</b> & Co"
@@ -163,7 +166,7 @@ def test_a_submission_from_the_services_own_origin_is_a_form_submission(
     answer = web.post(
         "/v1/apps/mobile/requests",
         json={"title": "From the hosted form"},
-        headers={"Origin": "http://localhost"},
+        headers={"Origin": "https://feedback.example.com"},
     )
     assert answer.status_code in (201, 202)
     submission = web.application.extensions["featurebridge"].store.get_submission(

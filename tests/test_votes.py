@@ -265,13 +265,71 @@ def test_submission_with_a_bad_token_is_refused_and_not_stored(
     assert runtime.store.outbox_stats().pending == 0
 
 
-def test_votes_are_rate_limited(client: FlaskClient, runtime: Runtime) -> None:
+def test_votes_are_rate_limited(client: FlaskClient, clock: FakeClock, runtime: Runtime) -> None:
     limit = runtime.settings.server.rate_limits.votes_per_hour
-    for n in range(limit):
-        client.post(VOTES, json={"anonymous_id": f"browser-{n:08d}"})
-    response = client.post(VOTES, json={"anonymous_id": "browser-last0000"})
+    answers = [
+        client.post(VOTES, json={"voter_token": token(clock, sub=f"user-{n}")}).status_code
+        for n in range(limit)
+    ]
+    assert answers == [200] * limit
+    response = client.post(VOTES, json={"voter_token": token(clock, sub="user-last")})
     assert response.status_code == 429
+    assert "too many vote requests" in response.get_json()["error"]["message"]
     assert response.headers["Retry-After"]
+
+
+def test_anonymous_votes_are_limited_per_client_and_request(
+    client: FlaskClient, clock: FakeClock, runtime: Runtime
+) -> None:
+    per_day = runtime.settings.server.rate_limits.anonymous_votes_per_request_per_day
+    fresh_ids = [{"anonymous_id": f"browser-{n:08d}"} for n in range(per_day + 1)]
+    answers = [client.post(VOTES, json=body).status_code for body in fresh_ids]
+    assert answers == [200] * per_day + [429]
+    assert runtime.store.get_request("mobile", 1).bridge_votes == per_day  # type: ignore[union-attr]
+    # Another client, another request of the same client, and a signed-in voter still vote.
+    other = {"REMOTE_ADDR": "10.1.2.3"}
+    assert client.post(VOTES, json=fresh_ids[-1], environ_base=other).status_code == 200
+    other_request = "/v1/apps/web/requests/1/votes"
+    signed = {"voter_token": mint(WEB_SECRET, sub="u", iat=int(clock().timestamp()))}
+    assert client.post(other_request, json=signed).status_code == 200
+    assert client.post(VOTES, json={"voter_token": token(clock)}).status_code == 200
+    # Taking a vote back is never limited; the next day counts afresh.
+    assert client.delete(VOTES, json=fresh_ids[0]).status_code == 200
+    clock.advance(86_400)
+    assert client.post(VOTES, json=fresh_ids[-1]).status_code == 200
+
+
+def test_ipv6_clients_are_counted_by_their_64(client: FlaskClient, runtime: Runtime) -> None:
+    per_day = runtime.settings.server.rate_limits.anonymous_votes_per_request_per_day
+    answers = [
+        client.post(
+            VOTES,
+            json={"anonymous_id": f"browser-{n:08d}"},
+            environ_base={"REMOTE_ADDR": f"2001:db8:1:2::{n + 1:x}"},
+        ).status_code
+        for n in range(per_day + 1)
+    ]
+    assert answers == [200] * per_day + [429]
+    next_64 = {"REMOTE_ADDR": "2001:db8:1:3::1"}
+    answer = client.post(VOTES, json={"anonymous_id": "browser-next6400"}, environ_base=next_64)
+    assert answer.status_code == 200
+
+
+@pytest.mark.parametrize("origin", ["https://evil.example", "null"])
+@pytest.mark.parametrize("method", ["post", "delete"])
+def test_a_vote_from_a_foreign_origin_is_refused(
+    client: FlaskClient, runtime: Runtime, origin: str, method: str
+) -> None:
+    call = getattr(client, method)
+    for body in (
+        {"json": {"anonymous_id": "browser-00000001"}},
+        {"data": {"anonymous_id": "browser-00000001"}},  # a form post needs no preflight
+        {"data": "anonymous_id=browser-00000001", "content_type": "text/plain"},
+    ):
+        answer = call(VOTES, headers={"Origin": origin}, **body)
+        assert answer.status_code == 403, body
+        assert error_code(answer) == "forbidden"
+    assert runtime.store.get_request("mobile", 1).bridge_votes == 0  # type: ignore[union-attr]
 
 
 def test_concurrent_votes_over_http_lose_nothing(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import math
 from typing import Any, cast
 
@@ -15,6 +16,9 @@ from bridge.settings import AppConfig
 from bridge.untrusted import is_int64
 
 RATE_WINDOW_SECONDS = 3600
+READ_WINDOW_SECONDS = 60
+# A subscriber is given a whole IPv6 /64 and may rotate through it at will.
+IPV6_CLIENT_PREFIX = 64
 
 
 def numbers_fit_64_bits(endpoint: str | None, values: dict[str, Any] | None) -> None:
@@ -89,17 +93,46 @@ def client_ip() -> str:
     return request.remote_addr or "unknown"
 
 
-def enforce_rate_limit(kind: str, app: AppConfig, per_hour: int) -> None:
-    """Count this call against the caller's hourly budget for ``kind`` in ``app``."""
+def client_key() -> str:
+    """The caller as rate limits count it: an IPv4 address, or an IPv6 address's /64."""
+    address = client_ip()
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, IPV6_CLIENT_PREFIX), strict=False))
+    return address
+
+
+def enforce_rate_limit(
+    kind: str,
+    app: AppConfig,
+    limit: int,
+    *,
+    window_seconds: int = RATE_WINDOW_SECONDS,
+    scope: str = "",
+) -> None:
+    """Count this call against the caller's budget for ``kind`` in ``app`` (and ``scope``,
+    e.g. one request), ``limit`` calls per window; 429 with Retry-After beyond it."""
     rt = runtime()
     now = rt.clock()
-    key = f"{kind}:{app.id}:{client_ip()}"
-    count = rt.store.hit_rate_limit(key, window_seconds=RATE_WINDOW_SECONDS, now=now)
-    if count > per_hour:
-        window_end = (now.timestamp() // RATE_WINDOW_SECONDS + 1) * RATE_WINDOW_SECONDS
+    key = f"{kind}:{app.id}:{scope}:{client_key()}"
+    count = rt.store.hit_rate_limit(key, window_seconds=window_seconds, now=now)
+    if count > limit:
+        window_end = (now.timestamp() // window_seconds + 1) * window_seconds
         retry_after = max(1, math.ceil(window_end - now.timestamp()))
         raise ApiError(
             "rate_limited",
             f"too many {kind} requests from this address; try again in {retry_after} s",
             headers={"Retry-After": str(retry_after)},
         )
+
+
+def limit_reads(app: AppConfig) -> None:
+    """Public reads are rate-limited per client and app; the operator is not."""
+    if not is_operator():
+        per_minute = runtime().settings.server.rate_limits.reads_per_minute
+        enforce_rate_limit("read", app, per_minute, window_seconds=READ_WINDOW_SECONDS)

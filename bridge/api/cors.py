@@ -33,6 +33,13 @@ def _origin_allowed(app_id: str | None, origin: str) -> bool:
     return app is not None and origin in app.allowed_origins
 
 
+def service_origin() -> str:
+    """The origin of ``[server] public_url``: the service's own pages, wherever a proxy
+    or CDN puts the process itself."""
+    public = urlsplit(runtime().settings.server.public_url)
+    return f"{public.scheme}://{public.netloc}"
+
+
 def refuse_foreign_origin(app: AppConfig) -> None:
     """403 for a browser write from a page that is neither the app's nor the service's.
 
@@ -42,9 +49,7 @@ def refuse_foreign_origin(app: AppConfig) -> None:
     origin = request.headers.get("Origin")
     if origin is None:
         return
-    public = urlsplit(runtime().settings.server.public_url)
-    own = f"{public.scheme}://{public.netloc}"
-    if origin not in app.allowed_origins and origin != own:
+    if origin not in app.allowed_origins and origin != service_origin():
         raise ApiError("forbidden", f"origin {origin} may not write to app {app.id!r}")
 
 

@@ -152,14 +152,14 @@ OPERATIONS: tuple[Operation, ...] = (
         "List an app's requests from the index",
         {200: RequestList},
         query=ListParams,
-        errors=(400, 401, 403, 404, 503),
+        errors=(400, 401, 403, 404, 429, 503),
     ),
     Operation(
         "get",
         "/v1/apps/{app}/requests/{number}",
         "Show one request",
         {200: RequestOut},
-        errors=(401, 403, 404, 503),
+        errors=(401, 403, 404, 429, 503),
     ),
     Operation(
         "get",

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from flask import Blueprint, Response, jsonify, request
 from pydantic import ValidationError
 
-from bridge.api.access import app_or_404, enforce_rate_limit, runtime, visible_app
+from bridge.api.access import app_or_404, enforce_rate_limit, limit_reads, runtime, visible_app
 from bridge.api.body import read_body
-from bridge.api.cors import install_cors
+from bridge.api.cors import install_cors, refuse_foreign_origin, service_origin
 from bridge.api.cursor import decode_cursor, encode_cursor
 from bridge.api.errors import ApiError, fields_of
 from bridge.api.submitting import accept_and_answer
@@ -42,6 +42,7 @@ def list_requests(app_id: str) -> Response:
     from bridge.api.models import ListParams, RequestList, RequestOut
 
     app = visible_app(app_id)
+    limit_reads(app)
     params = _query(ListParams)
     words = title_words(params.q or "")
     binding = f"{app.id}|{params.sort}|{params.status or ''}|{' '.join(words)}"
@@ -75,6 +76,7 @@ def show_request(app_id: str, number: int) -> Response:
     from bridge.api.models import RequestOut
 
     app = visible_app(app_id)
+    limit_reads(app)
     found = runtime().store.get_request(app.id, number)
     if found is None:
         raise ApiError("not_found", f"no request #{number} in app {app.id!r}")
@@ -88,6 +90,7 @@ def similar_requests(app_id: str) -> Response:
     from bridge.api.models import SimilarList, SimilarOut, SimilarParams
 
     app = visible_app(app_id)
+    limit_reads(app)
     params = _query(SimilarParams)
     rt = runtime()
     enforce_rate_limit("similar", app, rt.settings.server.rate_limits.similar_per_hour)
@@ -115,6 +118,7 @@ def submit_request(app_id: str) -> tuple[Response, int] | Response:
     from bridge.submissions import fingerprint
 
     app = app_or_404(app_id)
+    refuse_foreign_origin(app)
     key = _idempotency_key()
     raw = read_body()
     try:
@@ -159,7 +163,7 @@ def _source(app: AppConfig) -> Source:
     origin = request.headers.get("Origin")
     if not origin:
         return Source.API
-    if origin == request.host_url.rstrip("/"):
+    if origin == service_origin():
         return Source.FORM
     return Source.WIDGET if origin in app.allowed_origins else Source.API
 

@@ -2,28 +2,36 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask import Blueprint, Response, jsonify
 from pydantic import ValidationError
 
 from bridge.api.access import app_or_404, enforce_rate_limit, runtime
 from bridge.api.body import read_body
-from bridge.api.cors import install_cors
+from bridge.api.cors import install_cors, refuse_foreign_origin
 from bridge.api.errors import ApiError, fields_of
 from bridge.api.voting import voter_of
 from bridge.domain import Request, Vote, accepts_votes
 from bridge.ports import TALLY_INTERVAL
+from bridge.settings import AppConfig
+
+if TYPE_CHECKING:
+    from bridge.voters import Voter
 
 blueprint = Blueprint("votes", __name__)
 install_cors(blueprint)
 
 VOTES = "/v1/apps/<app_id>/requests/<int:number>/votes"
+DAY_SECONDS = 86_400
 
 
-def _vote_call(app_id: str, number: int) -> tuple[Request, str, int]:
+def _vote_call(app_id: str, number: int) -> tuple[AppConfig, Request, Voter]:
     # Models and jobs load with the first vote, not at start (cold starts).
     from bridge.api.write_models import VoteIn
 
     app = app_or_404(app_id)
+    refuse_foreign_origin(app)
     try:
         body = VoteIn.model_validate(read_body())
     except ValidationError as error:
@@ -34,7 +42,7 @@ def _vote_call(app_id: str, number: int) -> tuple[Request, str, int]:
     found = rt.store.get_request(app.id, number)
     if found is None:
         raise ApiError("not_found", f"no request #{number} in app {app.id!r}")
-    return found, voter.key, voter.weight
+    return app, found, voter
 
 
 def _answer(request: Request, voted: bool) -> Response:
@@ -53,11 +61,20 @@ def _answer(request: Request, voted: bool) -> Response:
 @blueprint.post(VOTES)
 def vote(app_id: str, number: int) -> Response:
     """Add this voter's vote; a repeat changes nothing."""
-    found, voter, weight = _vote_call(app_id, number)
+    app, found, voter = _vote_call(app_id, number)
     if not accepts_votes(found.status):
         raise ApiError("conflict", f"request #{number} is {found.status.value}: it takes no votes")
     rt = runtime()
-    result = rt.store.add_vote(Vote(found.app, number, voter, rt.clock(), weight=weight))
+    if voter.anonymous:
+        enforce_rate_limit(
+            "anonymous vote",
+            app,
+            rt.settings.server.rate_limits.anonymous_votes_per_request_per_day,
+            window_seconds=DAY_SECONDS,
+            scope=str(number),
+        )
+    vote = Vote(found.app, number, voter.key, rt.clock(), weight=voter.weight)
+    result = rt.store.add_vote(vote)
     if result is None:
         raise ApiError("not_found", f"no request #{number} in app {found.app!r}")
     _tally_later(result[1])
@@ -67,9 +84,9 @@ def vote(app_id: str, number: int) -> Response:
 @blueprint.delete(VOTES)
 def unvote(app_id: str, number: int) -> Response:
     """Take this voter's vote back; unvoting twice changes nothing."""
-    found, voter, _ = _vote_call(app_id, number)
+    _, found, voter = _vote_call(app_id, number)
     rt = runtime()
-    result = rt.store.remove_vote(found.app, number, voter, now=rt.clock())
+    result = rt.store.remove_vote(found.app, number, voter.key, now=rt.clock())
     if result is None:
         raise ApiError("not_found", f"no request #{number} in app {found.app!r}")
     _tally_later(result[1])
