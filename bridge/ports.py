@@ -233,6 +233,9 @@ class IndexStore(Protocol):
     def similar_mode(self) -> str:
         """``"fts"`` (full-text search with BM25) or ``"basic"`` (a bounded title-word match)."""
 
+    def described(self, app: str) -> set[int]:
+        """Numbers of the app's requests whose index holds a non-empty description."""
+
     # -- export (GET /v1/export, featurebridge export)
 
     def export_requests(

@@ -66,6 +66,7 @@ def sync_app(
 ) -> SyncReport:
     """Reconcile one app; with ``dry_run`` only report what would change."""
     known = {request.number: request for request in _indexed(runtime, app)}
+    described = runtime.store.described(app.id)
     report = SyncReport(app=app.id)
     batch: list[Request] = []
     seen: set[int] = set()
@@ -82,8 +83,12 @@ def sync_app(
             merges.append(issue.number)
         if existing is None:
             report.added.append(issue.number)
-        elif replace(fresh, description=None) != existing:
-            # Reads leave descriptions out (None), so they are written with other changes.
+        elif replace(fresh, description=None) != existing or (
+            fresh.description and issue.number not in described
+        ):
+            # Reads leave descriptions out (None): a description is written with other
+            # changes, or alone when the index has none yet (issues from before
+            # descriptions were indexed, or whose edit webhooks were lost).
             report.updated.append(issue.number)
         else:
             continue

@@ -911,6 +911,23 @@ class StoreContract:
         assert [m.request.number for m in store.similar("mobile", "themes", "")] == [4]
         assert store.get_request("mobile", 4) == request(4, title="Widget themes")
 
+    def test_described_names_the_requests_whose_description_is_indexed(
+        self, store: IndexStore
+    ) -> None:
+        store.upsert_request(replace(request(1), description="Easier on the eyes"))
+        store.upsert_request(replace(request(2), description=""))
+        store.upsert_request(request(3))  # a description not read here: None
+        store.upsert_request(replace(request(4, app="web"), description="Other app"))
+        assert store.described("mobile") == {1}
+        assert store.described("web") == {4}
+        assert store.described("other") == set()
+        store.record_github_changes(
+            GitHubChanges(synced=[replace(request(3), description="Backfilled")]),
+            delivery_id=None,
+            now=T0,
+        )
+        assert store.described("mobile") == {1, 3}
+
 
 def export_all(
     store: IndexStore,

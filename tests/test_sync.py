@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sqlite3
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -134,3 +135,25 @@ def test_sync_endpoint_needs_the_operator_and_queues(gh_runtime: Runtime) -> Non
     assert isinstance(gh_runtime.queue, RecordingQueue)
     assert gh_runtime.queue.jobs[-1].payload == {"app": "mobile"}
     assert client.post("/v1/sync?app=nope", headers=auth).status_code == 404
+
+
+def test_sync_backfills_descriptions_the_index_lacks(
+    gh_runtime: Runtime, github_double: GitHubDouble, tmp_path: Path
+) -> None:
+    issue = github_double.add_issue(
+        "acme/mobile", "Night theme", body="Easier on the eyes after sunset", labels=LABELS
+    )
+    sync_all(gh_runtime)
+    indexed = gh_runtime.store.get_request("mobile", issue["number"])
+    assert indexed is not None
+    # An index from before descriptions were kept: the request without its text.
+    with sqlite3.connect(tmp_path / "sync.db") as db:
+        db.execute("UPDATE request_text SET description = ''")
+    assert gh_runtime.store.similar("mobile", "sunset", "") == []
+    [report] = sync_all(gh_runtime, app_id="mobile")
+    assert report.updated == [issue["number"]]
+    found = gh_runtime.store.similar("mobile", "sunset", "")
+    assert [match.request.number for match in found] == [issue["number"]]
+    # Once held, an unchanged issue is not written again.
+    [again] = sync_all(gh_runtime, app_id="mobile")
+    assert again.updated == []

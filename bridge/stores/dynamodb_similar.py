@@ -81,3 +81,27 @@ class SimilarMixin:
     def similar_mode(self) -> str:
         """A bounded title-word match: DynamoDB has no full-text search."""
         return "basic"
+
+    def described(self, app: str) -> set[int]:
+        """Numbers whose description item holds text (keys only leave the table)."""
+        condition = "#pk = :pk AND begins_with(#sk, :text)"
+        nonempty = "size(#description) > :zero"
+        params: QueryInputTypeDef = {
+            "TableName": self._table.name,
+            "KeyConditionExpression": condition,
+            "FilterExpression": nonempty,
+            "ProjectionExpression": "#sk",
+            "ExpressionAttributeNames": names(condition, nonempty),
+            "ExpressionAttributeValues": {
+                ":pk": i.s(t.app_pk(app)),
+                ":text": i.s(t.TEXT_PREFIX),
+                ":zero": {"N": "0"},
+            },
+        }
+        numbers: set[int] = set()
+        while True:
+            items, start, _ = self._table.query(params)
+            numbers.update(int(item["sk"]["S"].removeprefix(t.TEXT_PREFIX)) for item in items)
+            if start is None:
+                return numbers
+            params["ExclusiveStartKey"] = start

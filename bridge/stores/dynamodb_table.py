@@ -104,9 +104,12 @@ def departed_sk(number: int) -> str:
     return f"LEFT#{number:010d}"
 
 
+TEXT_PREFIX = "TEXT#"
+
+
 def text_sk(number: int) -> str:
     """Sort key of a request's description, an item apart so a vote never rewrites it."""
-    return f"TEXT#{number:010d}"
+    return f"{TEXT_PREFIX}{number:010d}"
 
 
 def status_pk(app: str, status: Status) -> str:

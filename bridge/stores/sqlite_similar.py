@@ -63,3 +63,10 @@ class SimilarMixin(SQLiteBase):
     def similar_mode(self) -> str:
         """Full-text search."""
         return "fts"
+
+    def described(self, app: str) -> set[int]:
+        """Numbers whose searchable text has a description."""
+        rows = self._read(
+            "SELECT number FROM request_text WHERE app = ? AND description != ''", (app,)
+        )
+        return {row["number"] for row in rows}
