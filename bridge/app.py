@@ -27,6 +27,7 @@ from bridge.api import (
 from bridge.api.access import numbers_fit_64_bits
 from bridge.api.body import FLASK_BODY_LIMIT
 from bridge.api.errors import register_error_handlers
+from bridge.api.request_log import install_request_log
 from bridge.inline import InlineDelivery
 from bridge.pacing import Budget, ContentPacer, Pacer, SharedPacer
 from bridge.runtime import Runtime
@@ -122,6 +123,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops
         )
+    install_request_log(app)
     register_error_handlers(app)
     app.url_value_preprocessor(numbers_fit_64_bits)
     app.register_blueprint(requests.blueprint)

@@ -17,6 +17,7 @@ from bridge.analysis.queueing import analysis_job
 from bridge.boards import add_to_board_job
 from bridge.domain import Request, Submission, belongs_to_app
 from bridge.indexing import indexed_request
+from bridge.logs import context
 from bridge.ports import IssueDraft, Job, OutcomeUnknownError, TrackedIssue, TrackerError
 from bridge.retry import retry_delay
 from bridge.runtime import Runtime
@@ -38,6 +39,11 @@ def deliver_job(submission_id: str) -> Job:
 
 def deliver(runtime: Runtime, submission_id: str) -> Submission | None:
     """Try once to put a submission on GitHub; return its state afterwards."""
+    with context(submission_id=submission_id):
+        return _deliver(runtime, submission_id)
+
+
+def _deliver(runtime: Runtime, submission_id: str) -> Submission | None:
     store = runtime.store
     pending = store.get_submission(submission_id)
     if pending is None or pending.number is not None:
@@ -82,6 +88,13 @@ def deliver(runtime: Runtime, submission_id: str) -> Submission | None:
         runtime.queue.enqueue(deliver_job(submission_id), delay_seconds=delay)
         return store.get_submission(submission_id)
     store.mark_delivered(submission_id, request_of(app, claimed, issue))
+    log.info(
+        "submission %s delivered as %s#%d",
+        submission_id,
+        app.repo,
+        issue.number,
+        extra={"event": "delivered", "app": app.id, "number": issue.number},
+    )
     if app.project is not None:
         # The board is a follow-up: the request path spends one GitHub request.
         runtime.queue.enqueue(add_to_board_job(app.id, issue.number, issue.node_id))

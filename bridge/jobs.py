@@ -7,6 +7,7 @@ The outbox sweep finds anything a queue lost, so jobs only make work prompt.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -14,6 +15,7 @@ from bridge.analysis.queueing import ANALYSE_REQUEST, POST_ANALYSIS
 from bridge.boards import ADD_TO_BOARD, BOARD_ITEM, add_to_board, apply_board_item, board_of
 from bridge.delivery import DELIVER_SUBMISSION, deliver
 from bridge.duplicates import MERGE_DUPLICATE, merge_duplicate
+from bridge.logs import context
 from bridge.ports import Job, TallyDue, TrackerError
 from bridge.runtime import Runtime
 from bridge.sync import sync_all
@@ -87,12 +89,29 @@ def sync_job(app_id: str | None = None) -> Job:
     return Job(SYNC, {"app": app_id} if app_id else {})
 
 
+# The payload fields a job's log lines carry (ids and numbers only).
+_LOGGED = ("app", "number", "submission_id")
+
+
 def run_job(runtime: Runtime, job: Job) -> None:
-    """Run one job; exceptions propagate so the queue can retry it."""
+    """Run one job, logging its outcome; exceptions propagate so the queue can retry it."""
     handler = HANDLERS.get(job.kind)
     if handler is None:
         raise UnknownJobError(f"no handler for job kind {job.kind!r}")
-    handler(runtime, job.payload)
+    ids = {key: job.payload[key] for key in _LOGGED if key in job.payload}
+    started = time.perf_counter()
+    with context(job=job.kind, **ids):
+        try:
+            handler(runtime, job.payload)
+        except Exception:
+            log.warning("job %s failed", job.kind, extra=_outcome("error", started))
+            raise
+        log.info("job %s done", job.kind, extra=_outcome("ok", started))
+
+
+def _outcome(outcome: str, started: float) -> dict[str, object]:
+    elapsed = round((time.perf_counter() - started) * 1000, 2)
+    return {"event": "job", "outcome": outcome, "duration_ms": elapsed}
 
 
 def sweep(runtime: Runtime) -> int:

@@ -49,7 +49,10 @@ def runtime() -> Runtime:
     global _runtime  # noqa: PLW0603 -- a per-process cache, the point of this module
     if _runtime is None:
         from bridge.app import build_runtime
+        from bridge.logs import configure as configure_logging
         from bridge.settings import Settings
+
+        configure_logging()
 
         settings = Settings.from_env()
         if not settings.queue_url:

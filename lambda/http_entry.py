@@ -81,4 +81,9 @@ def adapter() -> Adapter:
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Answer one API Gateway HTTP API event."""
+    # API Gateway's request id (also in its access log) becomes the request's log id.
+    gateway_id = (event.get("requestContext") or {}).get("requestId")
+    headers = event.get("headers")
+    if gateway_id and isinstance(headers, dict) and "x-request-id" not in headers:
+        headers["x-request-id"] = str(gateway_id)
     return adapter()(event, context)

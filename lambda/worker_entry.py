@@ -28,6 +28,7 @@ STOP_MARGIN_SECONDS = 15.0
 def handler(event: dict[str, Any], context: Any) -> dict[str, list[dict[str, str]]]:
     """Run each SQS record's job; return the message ids of those that failed."""
     from bridge.jobs import run_job
+    from bridge.logs import context as log_context
     from bridge.queues_sqs import decode_job
 
     rt = runtime()
@@ -41,8 +42,11 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, list[dict[str, str
             failures.extend({"itemIdentifier": left_id} for left_id in left)
             break
         try:
-            job = decode_job(str(record.get("body", "")))
-            run_job(rt, job)
+            with log_context(
+                lambda_request_id=getattr(context, "aws_request_id", None), message_id=message_id
+            ):
+                job = decode_job(str(record.get("body", "")))
+                run_job(rt, job)
         except Exception:
             # The message comes back after its visibility timeout, and goes to
             # the dead-letter queue after the queue's maxReceiveCount.

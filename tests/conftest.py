@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 import textwrap
 from collections.abc import Callable, Iterator
@@ -12,6 +14,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from bridge import logs
 from bridge.app import build_runtime, create_app
 from bridge.runtime import Runtime
 from bridge.settings import Settings
@@ -71,6 +74,25 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
         return Settings.from_env({**base, **env})
 
     return build
+
+
+@pytest.fixture
+def log_lines() -> Iterator[list[dict[str, Any]]]:
+    """Everything logged while the test runs, each record as the JSON line it becomes."""
+    captured: list[dict[str, Any]] = []
+    formatter = logs.JsonFormatter()
+
+    class Capture(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            captured.append(json.loads(formatter.format(record)))
+
+    root = logging.getLogger()
+    handler, level = Capture(), root.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    yield captured
+    root.removeHandler(handler)
+    root.setLevel(level)
 
 
 @pytest.fixture

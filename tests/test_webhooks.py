@@ -255,6 +255,14 @@ def test_label_rename_of_an_app_label_is_logged(
     assert "renamed" in caplog.text
 
 
+def test_a_deliverys_log_lines_carry_its_id_and_event(
+    client: FlaskClient, log_lines: list[dict[str, Any]]
+) -> None:
+    assert deliver(client, "issues", issue_payload("opened"), delivery="d-42").status_code == 200
+    [line] = [line for line in log_lines if line.get("event") == "http"]
+    assert (line["delivery_id"], line["github_event"], line["status"]) == ("d-42", "issues", 200)
+
+
 # ------------------------------------------------------------------ at most once, and healing
 
 

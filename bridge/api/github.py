@@ -11,6 +11,7 @@ from flask import Blueprint, Response, jsonify, request
 from bridge.api.access import runtime
 from bridge.api.body import read_raw
 from bridge.api.errors import ApiError
+from bridge.logs import bind
 from bridge.untrusted import loads
 
 if TYPE_CHECKING:
@@ -35,6 +36,8 @@ def receive() -> tuple[Response, int]:
     request.max_content_length = WEBHOOK_BODY_LIMIT + 1
     name = request.headers.get("X-GitHub-Event", "")
     delivery_id = request.headers.get("X-GitHub-Delivery", "")
+    # For the rest of this request (the request log's teardown restores the context).
+    bind(delivery_id=delivery_id[:64] or None, github_event=name[:64] or None)
     signature = request.headers.get("X-Hub-Signature-256", "")
     if not signature:
         # Missing or empty: the delivery is unsigned, which is a matter of authentication.
@@ -102,7 +105,14 @@ def _payload(body: bytes) -> dict[str, Any]:
 
 
 def _ignored(event: WebhookEvent, why: str) -> tuple[Response, int]:
-    log.info("webhook %s %s.%s ignored: %s", event.delivery_id, event.name, event.action, why)
+    log.info(
+        "webhook %s %s.%s ignored: %s",
+        event.delivery_id,
+        event.name,
+        event.action,
+        why,
+        extra={"event": "webhook", "outcome": "ignored"},
+    )
     return _answer(202, ignored=why)
 
 
