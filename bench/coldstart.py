@@ -17,6 +17,9 @@ child also times warm invocations (used by ``bench/cost.py``).
     started here) vs a bare app that validates one pydantic model and reads one
     item with a botocore client. Goal <= 1.25x.
 
+(logs) What the JSON log lines cost: importing ``bridge.logs`` in a fresh
+    interpreter, alone and after Flask, beside ``import logging``.
+
 Results go to ``build/bench/coldstart.json``. With ``--importtime`` (or when a
 goal is missed) the entry's heaviest imports are listed (``python -X importtime``).
 """
@@ -354,6 +357,39 @@ def bench_b(runs: int, *, importtime: bool) -> dict[str, Any] | None:
     return figures
 
 
+def logging_import_cost(runs: int) -> dict[str, float]:
+    """What the JSON log formatter costs a cold start, in fresh interpreters (medians, ms).
+
+    ``bridge.logs`` alone, and after Flask (which already loads ``logging`` and
+    ``json``: what the HTTP entry actually pays), beside the bare ``logging`` import.
+    """
+    programs = {
+        "import logging": ("", "import logging"),
+        "import bridge.logs": ("", "import bridge.logs"),
+        "import bridge.logs after Flask": ("import flask", "import bridge.logs"),
+    }
+    samples: dict[str, list[float]] = {name: [] for name in programs}
+    for _ in range(runs):
+        for name, (before, timed) in programs.items():
+            program = f"{before}\nimport time\nt = time.perf_counter()\n{timed}\n"
+            program += "print((time.perf_counter() - t) * 1000)"
+            answer = subprocess.run(
+                [sys.executable, "-c", program],
+                capture_output=True,
+                text=True,
+                check=True,
+                cwd=ROOT,
+            )
+            samples[name].append(float(answer.stdout))
+    medians = {name: statistics.median(values) for name, values in samples.items()}
+    print(f"\n(logs) import cost in fresh interpreters, median of {runs}")
+    for name, median in medians.items():
+        print(f"  {name:32} {median:6.2f} ms")
+    ratio = medians["import bridge.logs"] / medians["import logging"]
+    print(f"  bridge.logs / logging alone: {ratio:.2f}x")
+    return medians
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Lambda cold-start benchmark")
     parser.add_argument("--runs", type=int, default=9)
@@ -373,6 +409,7 @@ def main(argv: list[str] | None = None) -> int:
             outcome = bench_b(args.runs, importtime=args.importtime)
             if outcome is not None:
                 results["b"] = outcome
+    results["logs"] = logging_import_cost(args.runs)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print(f"\nresults: {RESULTS.relative_to(ROOT)}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,6 +23,7 @@ from bridge.stores.sqlite import SQLiteStore
 from github_app.client import GitHubIssueTracker
 from tests.fakes import FakeClock, FakeTracker, RecordingQueue
 from tests.github_double import GitHubDouble
+from tests.voter_tokens import MOBILE_SECRET, WEB_SECRET
 
 pytest_plugins = ["tests.github_double.plugin", "tests.moto_server"]
 
@@ -74,6 +76,59 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
         return Settings.from_env({**base, **env})
 
     return build
+
+
+# What no log line may ever hold (SPEC §10): the suite's secrets, any token or key, and
+# the people the tests invent. Every test's logs are checked (the autouse fixture below).
+_TEST_SECRETS = (
+    "operator-secret",
+    "webhook-secret",
+    "fixture-webhook-secret",
+    "old-secret",
+    "form-secret",
+    "typeform-secret",
+    "mobile-voter-secret-for-browser-tests",
+    MOBILE_SECRET,
+    WEB_SECRET,
+)
+_TEST_PEOPLE = ("Ada Lovelace", "Jane Doe")
+PRIVATE_IN_LOGS = re.compile(
+    "|".join(
+        [
+            r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+",  # an email address
+            r"gh[pousr]_[A-Za-z0-9]{20,}",  # a GitHub token
+            r"eyJ[\w-]+\.[\w-]+\.[\w-]+",  # a JWT (voter tokens, App JWTs)
+            r"PRIVATE KEY",
+            # Whole words: "webhook-secret" is a secret, "github-webhook-secret" a name.
+            *(rf"(?<![\w-]){re.escape(word)}(?![\w-])" for word in _TEST_SECRETS + _TEST_PEOPLE),
+        ]
+    )
+)
+
+
+@pytest.fixture(autouse=True)
+def _logs_hold_nothing_private() -> Iterator[None]:
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    root = logging.getLogger()
+    handler, level = Keep(), root.level
+    root.addHandler(handler)
+    root.setLevel(min(level, logging.INFO) or logging.INFO)
+    yield
+    root.removeHandler(handler)
+    root.setLevel(level)
+    formatter = logs.JsonFormatter()
+    leaks = [
+        f"{record.name}: {found.group(0)!r}"
+        for record in records
+        for found in [PRIVATE_IN_LOGS.search(formatter.format(record))]
+        if found is not None
+    ]
+    assert leaks == [], "private data in the logs"
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from bridge import logs
 from bridge.jobs import run_job
 from bridge.ports import Job
 from bridge.runtime import Runtime
+from tests.conftest import PRIVATE_IN_LOGS
 
 
 def test_a_line_is_one_json_object_with_context_and_extras(
@@ -98,3 +99,22 @@ def test_a_jobs_lines_carry_its_ids_outcome_and_duration(
         "error",
         "WARNING",
     )
+
+
+@pytest.mark.parametrize(
+    ("line", "private"),
+    [
+        ('{"message": "sent to ada@example.com"}', True),
+        ('{"message": "token ghs_16C7e42F292c6912E7710c838347Ae178B4a"}', True),
+        ('{"message": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1In0.c2lnbmF0dXJl"}', True),
+        ('{"message": "-----BEGIN RSA PRIVATE KEY-----"}', True),
+        ('{"message": "secret operator-secret"}', True),
+        ('{"message": "by Ada Lovelace"}', True),
+        ('{"message": "parameter /featurebridge/github-webhook-secret"}', False),
+        ('{"message": "GITHUB_APP_PRIVATE_KEY_SSM_PARAMETER is set"}', False),
+        ('{"message": "POST /v1/apps/<app_id>/requests 201", "app": "mobile"}', False),
+    ],
+)
+def test_the_suites_log_guard_knows_private_data(line: str, private: bool) -> None:
+    # The autouse guard in conftest checks every test's log lines with this pattern.
+    assert (PRIVATE_IN_LOGS.search(line) is not None) is private
