@@ -2,7 +2,8 @@
 
 A voter token is an HS256 JWT signed with the app's voter secret (SPEC §3):
 ``sub`` required; ``exp`` or ``iat`` required and tokens older than
-``voter_token_max_age`` refused (60 s leeway); ``aud``, when present, must be
+``voter_token_max_age`` refused (60 s leeway), a token with only ``exp`` being
+refused when it expires further ahead than that; ``aud``, when present, must be
 the app id; optional ``email``, ``name`` and ``tier`` or ``weight``.
 """
 
@@ -95,12 +96,18 @@ def _decode(token: str, secret: str, now: datetime) -> dict[str, Any]:
 def _voter(claims: dict[str, Any], app: AppConfig, settings: Settings, now: datetime) -> Voter:
     if "exp" not in claims and "iat" not in claims:
         raise VoterError("unauthorized", "voter token needs exp or iat")
+    max_age = settings.server.voter_token_max_age
     if "iat" in claims:
         age = now.timestamp() - _number(claims["iat"], "iat")
-        if age > settings.server.voter_token_max_age + LEEWAY_SECONDS:
+        if age > max_age + LEEWAY_SECONDS:
             raise VoterError("unauthorized", "voter token is too old; mint a fresh one")
         if age < -LEEWAY_SECONDS:
             raise VoterError("unauthorized", "voter token was issued in the future")
+    elif _number(claims["exp"], "exp") - now.timestamp() > max_age + LEEWAY_SECONDS:
+        # Without iat, a token living longer than the maximum age would never age out.
+        raise VoterError(
+            "unauthorized", "voter token expires beyond voter_token_max_age; mint a shorter one"
+        )
     audience = claims.get("aud")
     if audience is not None:
         audiences = audience if isinstance(audience, list) else [audience]

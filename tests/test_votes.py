@@ -42,7 +42,17 @@ repo = "acme/web"
 labels = ["feature-request", "app:web"]
 public = true
 voter_secret_env = "WEB_VOTER_SECRET"
+
+[[apps]]
+id = "staff"
+name = "Acme Staff"
+repo = "acme/staff"
+labels = ["feature-request"]
+public = false
+voter_secret_env = "STAFF_VOTER_SECRET"
+anonymous_votes = true
 """
+STAFF_SECRET = "staff-voter-secret-of-at-least-32-bytes"
 VOTES = "/v1/apps/mobile/requests/1/votes"
 
 
@@ -50,7 +60,13 @@ VOTES = "/v1/apps/mobile/requests/1/votes"
 def runtime(
     make_settings: Callable[..., Settings], tmp_path: Path, tracker: FakeTracker, clock: FakeClock
 ) -> Runtime:  # type: ignore[override]
-    settings = make_settings(CONFIG, MOBILE_VOTER_SECRET=MOBILE_SECRET, WEB_VOTER_SECRET=WEB_SECRET)
+    settings = make_settings(
+        CONFIG,
+        MOBILE_VOTER_SECRET=MOBILE_SECRET,
+        WEB_VOTER_SECRET=WEB_SECRET,
+        STAFF_VOTER_SECRET=STAFF_SECRET,
+        FEATUREBRIDGE_ADMIN_TOKEN="operator-secret",
+    )
     rt = build_runtime(
         settings,
         store=SQLiteStore(tmp_path / "v.db"),
@@ -62,6 +78,7 @@ def runtime(
         ("mobile", Status.OPEN, 1),
         ("mobile", Status.COMPLETED, 2),
         ("web", Status.OPEN, 1),
+        ("staff", Status.OPEN, 1),
     ):
         rt.store.upsert_request(
             Request(
@@ -151,6 +168,7 @@ def jwt_none(clock: FakeClock) -> str:
         ),
         (lambda c: mint(sub="u", exp=int(c().timestamp()) - 120), 401),
         (lambda c: mint(sub="u", iat=int(c().timestamp()) - 3600 - 120), 401),
+        (lambda c: mint(sub="u", exp=int(c().timestamp()) + 3600 + 120), 401),
         (lambda c: mint(sub="u"), 401),
         (lambda c: mint(iat=int(c().timestamp())), 401),
         (lambda c: mint(sub="u", iat=int(c().timestamp()), weight=1000), 401),
@@ -163,6 +181,7 @@ def jwt_none(clock: FakeClock) -> str:
         "forged",
         "expired",
         "too-old",
+        "exp-beyond-max-age",
         "no-exp-or-iat",
         "no-sub",
         "bad-weight",
@@ -371,3 +390,52 @@ def test_a_changed_vote_asks_for_the_tally_after_the_interval(
     assert isinstance(runtime.queue, RecordingQueue)
     assert [job.kind for job in runtime.queue.jobs] == ["write_tallies"]
     assert runtime.queue.delays == [61.0]
+
+
+def test_a_token_with_only_exp_ages_out_like_one_with_iat(
+    client: FlaskClient, clock: FakeClock
+) -> None:
+    now = int(clock().timestamp())
+    within = mint(sub="u", exp=now + 3600)
+    assert client.post(VOTES, json={"voter_token": within}).status_code == 200
+    everlasting = mint(sub="v", exp=now + 10 * 365 * 86_400)
+    response = client.post(VOTES, json={"voter_token": everlasting})
+    assert response.status_code == 401
+    assert "voter_token_max_age" in response.get_json()["error"]["message"]
+
+
+STAFF_VOTES = "/v1/apps/staff/requests/1/votes"
+
+
+def test_votes_on_a_non_public_app_follow_the_listing(
+    client: FlaskClient, clock: FakeClock, runtime: Runtime
+) -> None:
+    now = int(clock().timestamp())
+    staff = mint(STAFF_SECRET, sub="u", iat=now)
+    anonymous = {"anonymous_id": "browser-1234abcd"}
+    hidden = [
+        client.post(STAFF_VOTES, json=anonymous),
+        client.delete(STAFF_VOTES, json=anonymous),
+        client.post(STAFF_VOTES, json={"voter_token": mint(sub="u", iat=now)}),
+        client.post(STAFF_VOTES, json={"voter_token": mint(STAFF_SECRET, sub="u", iat=now - 9999)}),
+        client.post(STAFF_VOTES, json={"voter_token": "not.a.jwt"}),
+        client.post(STAFF_VOTES, json={}),
+        client.post(STAFF_VOTES, data="x", content_type="text/plain"),
+        client.post(STAFF_VOTES, json=anonymous, headers={"X-Featurebridge-Voter": "forged"}),
+    ]
+    assert [response.status_code for response in hidden] == [404] * len(hidden)
+    assert {error_code(response) for response in hidden} == {"not_found"}
+    assert runtime.store.get_request("staff", 1).bridge_votes == 0  # type: ignore[union-attr]
+
+    assert client.post(STAFF_VOTES, json={"voter_token": staff}).status_code == 200
+    seen = {"X-Featurebridge-Voter": staff}
+    assert client.post(STAFF_VOTES, json=anonymous, headers=seen).get_json()["bridge_votes"] == 2
+    assert client.post(STAFF_VOTES, json={}, headers=seen).status_code == 422
+    operator = {"Authorization": "Bearer operator-secret"}
+    assert client.delete(STAFF_VOTES, json=anonymous, headers=operator).get_json() == {
+        "github_thumbs_up": 2,
+        "bridge_votes": 1,
+        "total_votes": 3,
+        "voted": False,
+    }
+    assert client.delete(STAFF_VOTES, json={"voter_token": staff}).get_json()["bridge_votes"] == 0

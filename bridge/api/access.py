@@ -60,15 +60,22 @@ def visible_app(app_id: str) -> AppConfig:
     """An app whose listing this caller may read: public, the operator asks, or the
     X-Featurebridge-Voter header carries a valid voter token of the app."""
     app = app_or_404(app_id)
-    if not app.public and not is_operator() and not _holds_voter_token(app):
+    if not may_see(app):
         raise ApiError("not_found", f"no app {app_id!r}")
     return app
 
 
-def _holds_voter_token(app: AppConfig) -> bool:
-    token = request.headers.get("X-Featurebridge-Voter")
-    if not token:
-        return False
+def may_see(app: AppConfig, voter_token: str | None = None) -> bool:
+    """Whether this caller may read and vote in ``app``: it is public, the operator asks,
+    or the X-Featurebridge-Voter header (or ``voter_token``, a vote's own) is a valid
+    voter token of the app."""
+    if app.public or is_operator():
+        return True
+    tokens = (request.headers.get("X-Featurebridge-Voter"), voter_token)
+    return any(token and _is_voter_token_of(app, token) for token in tokens)
+
+
+def _is_voter_token_of(app: AppConfig, token: str) -> bool:
     from bridge.voters import VoterError, voter_from_token
 
     rt = runtime()

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from flask import Blueprint, Response, jsonify
 from pydantic import ValidationError
 
-from bridge.api.access import app_or_404, enforce_rate_limit, runtime
+from bridge.api.access import app_or_404, enforce_rate_limit, may_see, runtime
 from bridge.api.body import read_body
 from bridge.api.cors import install_cors, refuse_foreign_origin
 from bridge.api.errors import ApiError, fields_of
@@ -31,11 +31,23 @@ def _vote_call(app_id: str, number: int) -> tuple[AppConfig, Request, Voter]:
     from bridge.api.write_models import VoteIn
 
     app = app_or_404(app_id)
-    refuse_foreign_origin(app)
+    # A non-public app answers as if unknown to whoever may not see it, whatever they
+    # send; the vote's own voter token is enough to see it.
+    seen = may_see(app)
+    if seen:
+        refuse_foreign_origin(app)
     try:
         body = VoteIn.model_validate(read_body())
-    except ValidationError as error:
+    except (ApiError, ValidationError) as error:
+        if not seen:
+            raise ApiError("not_found", f"no app {app_id!r}") from error
+        if isinstance(error, ApiError):
+            raise
         raise ApiError("validation_failed", "invalid vote", fields=fields_of(error)) from error
+    if not seen:
+        if not may_see(app, body.voter_token):
+            raise ApiError("not_found", f"no app {app_id!r}")
+        refuse_foreign_origin(app)
     rt = runtime()
     enforce_rate_limit("vote", app, rt.settings.server.rate_limits.votes_per_hour)
     voter = voter_of(app, voter_token=body.voter_token, anonymous_id=body.anonymous_id)
