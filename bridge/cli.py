@@ -39,6 +39,9 @@ def _parser() -> argparse.ArgumentParser:
         "--dry-run", action="store_true", help="show what would be analysed; call no model"
     )
     commands.add_parser("doctor", help="check configuration and credentials; exit 1 on problems")
+    forget = commands.add_parser("forget", help="erase one person's personal data from the index")
+    forget.add_argument("--email", required=True, metavar="ADDRESS", help="the person's address")
+    forget.add_argument("--dry-run", action="store_true", help="count what would change only")
     export = commands.add_parser("export", help="write aggregated vote data (JSON, JSONL, CSV)")
     export.add_argument("--app", action="append", default=[], metavar="ID", help="repeatable")
     export.add_argument("--format", default="json", metavar="json|jsonl|csv")
@@ -94,6 +97,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_analyze(
             settings, app_id=args.app, number=args.number, dry_run=args.dry_run, out=sys.stdout
         )
+    if args.command == "forget":
+        from bridge.commands import run_forget
+
+        return run_forget(settings, email=args.email, dry_run=args.dry_run, out=sys.stdout)
     if args.command == "doctor":
         from bridge.doctor import run_doctor
 

@@ -43,6 +43,23 @@ class Progress:
             self._stream.flush()
 
 
+def run_forget(settings: Settings, *, email: str, dry_run: bool, out: TextIO) -> int:
+    """``featurebridge forget``: erase one address from the index and say what changed.
+
+    GitHub is not touched: what people wrote on issues is the maintainers' to edit.
+    """
+    from bridge.privacy.forget import normalised
+
+    try:
+        address = normalised(email)
+    except ValueError as error:
+        print(f"featurebridge: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    report = build_runtime(settings).store.forget_person(address, dry_run=dry_run)
+    print(report.summary(email.strip(), dry_run=dry_run), file=out)
+    return EXIT_OK
+
+
 def run_sync(settings: Settings, *, app_id: str | None, dry_run: bool, out: TextIO) -> int:
     """``featurebridge sync``: reconcile and print what changed (or would)."""
     if app_id is not None and settings.app(app_id) is None:

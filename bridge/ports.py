@@ -15,6 +15,7 @@ from bridge.domain import AnalysisRecord, Request, SortOrder, Status, Submission
 
 if TYPE_CHECKING:
     from bridge.analysis.model import Analysis, AnalysisInput
+    from bridge.privacy.forget import ForgetReport
 
 # --------------------------------------------------------------------------- errors
 
@@ -235,6 +236,13 @@ class IndexStore(Protocol):
 
     def described(self, app: str) -> set[int]:
         """Numbers of the app's requests whose index holds a non-empty description."""
+
+    # -- personal data (featurebridge forget)
+
+    def forget_person(self, address: str, *, dry_run: bool = False) -> ForgetReport:
+        """Erase a (normalised) email address wherever the index keeps it: submissions lose
+        it and its name, texts lose the address, voter keys holding it become opaque (the
+        votes stay counted). With ``dry_run`` only count."""
 
     # -- export (GET /v1/export, featurebridge export)
 

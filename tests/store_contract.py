@@ -6,6 +6,7 @@ A test module subclasses ``StoreContract`` and provides a ``store`` fixture.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -33,6 +34,7 @@ from bridge.ports import (
     InvalidCursorError,
     ListQuery,
 )
+from bridge.privacy.forget import ForgetReport, anonymised_voter
 from bridge.ranking import trend_seed
 
 T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -93,6 +95,11 @@ class StoreContract:
 
     @pytest.fixture
     def store(self) -> IndexStore:  # pragma: no cover - each adapter module overrides this
+        raise NotImplementedError
+
+    @pytest.fixture
+    def stored_text(self, store: IndexStore) -> Callable[[], str]:  # pragma: no cover
+        """Everything the store holds, as one text (each adapter reads its own storage)."""
         raise NotImplementedError
 
     # ---------------------------------------------------------------- outbox
@@ -927,6 +934,45 @@ class StoreContract:
             now=T0,
         )
         assert store.described("mobile") == {1, 3}
+
+    # ---------------------------------------------------------------- forget
+
+    def test_forget_erases_an_address_everywhere_and_keeps_the_votes(
+        self, store: IndexStore, stored_text: Callable[[], str]
+    ) -> None:
+        address = "ada@example.com"  # submission()'s email, with the name "Ada"
+        store.create_submission(submission("s1"), idempotency=None, now=T0)
+        theirs = replace(request(4, title="Widget themes"), description="Mail ADA@example.com")
+        store.mark_delivered("s1", theirs)
+        someone = submission("s2")
+        someone = replace(
+            someone, content=replace(someone.content, email="grace@example.com", name="Grace")
+        )
+        store.create_submission(someone, idempotency=None, now=T0)
+        store.add_vote(Vote("mobile", 4, f"user:{address}", T0))
+        store.add_vote(Vote("mobile", 4, "user-2", T0))
+        assert address in stored_text().casefold()
+
+        dry = store.forget_person(address, dry_run=True)
+        assert (dry.submissions, dry.votes) == (1, 1)
+        assert dry.texts >= 1
+        assert address in stored_text().casefold()
+        assert store.forget_person(address) == dry
+
+        assert address not in stored_text().casefold()
+        kept = store.get_submission("s1")
+        assert kept is not None
+        assert (kept.content.email, kept.content.name) == (None, None)
+        assert kept.content.title == "Dark mode"
+        other = store.get_submission("s2")
+        assert other is not None
+        assert (other.content.email, other.content.name) == ("grace@example.com", "Grace")
+        counted = store.get_request("mobile", 4)
+        assert counted is not None
+        assert counted.bridge_votes == 2 + 1  # the two votes, and the submitter's own
+        assert store.voted("mobile", anonymised_voter(f"user:{address}"), [4]) == {4}
+        assert store.voted("mobile", f"user:{address}", [4]) == frozenset()
+        assert store.forget_person(address) == ForgetReport()
 
 
 def export_all(

@@ -95,3 +95,30 @@ def test_doctor_passes_when_all_is_set(tmp_path: Path) -> None:
     )
     findings = check(settings)
     assert [f.subject for f in findings if not f.ok] == ["github"]
+
+
+def test_forget_erases_one_person_and_says_what_changed(tmp_path: Path) -> None:
+    from bridge.domain import Source, Submission, SubmissionContent
+    from bridge.stores.sqlite import SQLiteStore
+    from bridge.timeutil import utcnow
+
+    shutil.copy(EXAMPLE, tmp_path / "featurebridge.toml")
+    db = tmp_path / "forget.db"
+    content = SubmissionContent(title="Dark mode", email="Zoe@Example.com", name="Zoe")
+    SQLiteStore(db).create_submission(
+        Submission(id="s1", app="demo", source=Source.FORM, content=content, created_at=utcnow()),
+        idempotency=None,
+        now=utcnow(),
+    )
+    store = {"FEATUREBRIDGE_STORE": f"sqlite:///{db}"}
+    dry = run_cli(tmp_path, "forget", "--email", "zoe@example.com", "--dry-run", **store)
+    assert dry.returncode == 0, dry.stderr
+    assert "would change 1 submission(s)" in dry.stdout
+    done = run_cli(tmp_path, "forget", "--email", " zoe@example.com ", **store)
+    assert "changed 1 submission(s)" in done.stdout
+    kept = SQLiteStore(db).get_submission("s1")
+    assert kept is not None
+    assert (kept.content.email, kept.content.name) == (None, None)
+    again = run_cli(tmp_path, "forget", "--email", "zoe@example.com", **store)
+    assert "changed 0 submission(s)" in again.stdout
+    assert run_cli(tmp_path, "forget", "--email", "not-an-address", **store).returncode == 2

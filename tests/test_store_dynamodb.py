@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, cast
@@ -70,6 +72,18 @@ class TestDynamoDBStore(StoreContract):
         dynamodb_table: str,
     ) -> DynamoDBStore:
         return DynamoDBStore(dynamodb_table, client=atomic(dynamodb_client))
+
+    @pytest.fixture
+    def stored_text(
+        self, dynamodb_client: DynamoDBClient, dynamodb_table: str
+    ) -> Callable[[], str]:
+        """A full scan of the table, every attribute of every item."""
+
+        def read() -> str:
+            pages = dynamodb_client.get_paginator("scan").paginate(TableName=dynamodb_table)
+            return json.dumps([item for page in pages for item in page["Items"]])
+
+        return read
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -20,6 +21,29 @@ class TestSQLiteStore(StoreContract):
     @pytest.fixture
     def store(self, tmp_path: Path) -> SQLiteStore:
         return SQLiteStore(tmp_path / "index.db")
+
+    @pytest.fixture
+    def stored_text(self, store: SQLiteStore, tmp_path: Path) -> Callable[[], str]:
+        """Every text value of every table and column the schema lists, the FTS index's own."""
+
+        def read() -> str:
+            with sqlite3.connect(tmp_path / "index.db") as db:
+                tables = [
+                    row[0]
+                    for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+                ]
+                values = [
+                    value
+                    for table in tables
+                    for row in db.execute(f'SELECT * FROM "{table}"')
+                    for value in row
+                ]
+            return "\n".join(
+                value.decode(errors="replace") if isinstance(value, bytes) else str(value)
+                for value in values
+            )
+
+        return read
 
 
 def test_schema_version_tracks_migrations(tmp_path: Path) -> None:

@@ -34,6 +34,7 @@ from bridge.stores.dynamodb_analysis import AnalysisMixin
 from bridge.stores.dynamodb_client import CapacityMeter, Table, names
 from bridge.stores.dynamodb_github import GitHubMixin
 from bridge.stores.dynamodb_outbox import OutboxMixin
+from bridge.stores.dynamodb_privacy import PrivacyMixin
 from bridge.stores.dynamodb_similar import SimilarMixin
 from bridge.stores.dynamodb_votes import VotesMixin
 
@@ -49,7 +50,9 @@ __all__ = ["CapacityMeter", "DynamoDBStore"]
 MAX_EVALUATED = 1000
 
 
-class DynamoDBStore(OutboxMixin, GitHubMixin, VotesMixin, AnalysisMixin, SimilarMixin):
+class DynamoDBStore(
+    OutboxMixin, GitHubMixin, VotesMixin, AnalysisMixin, SimilarMixin, PrivacyMixin
+):
     """IndexStore over one DynamoDB table (see :func:`dynamodb_table.create_table`).
 
     The outbox methods live in :mod:`dynamodb_outbox`, GitHub's changes in

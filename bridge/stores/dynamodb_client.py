@@ -210,6 +210,21 @@ class Table:
             )
         self._observe("TransactWriteItems", response)
 
+    def scan_all(self) -> Iterator[Item]:
+        """Every item of the table, page by page (operator tasks only: it reads it all)."""
+        start: Item | None = None
+        while True:
+            extra: dict[str, Any] = {"ExclusiveStartKey": start} if start else {}
+            with self.errors("Scan"):
+                response = self.client.scan(
+                    TableName=self.name, ReturnConsumedCapacity=self._report, **extra
+                )
+            self._observe("Scan", response)
+            yield from response["Items"]
+            start = response.get("LastEvaluatedKey")
+            if start is None:
+                return
+
     def query(self, params: QueryInputTypeDef) -> tuple[list[Item], Item | None, int]:
         """One Query page: ``(items, LastEvaluatedKey, ScannedCount)``."""
         with self.errors("Query"):
