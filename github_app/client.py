@@ -38,10 +38,12 @@ from github_app.graphql import GraphQLAnswer, read_answer
 from github_app.mapping import (
     as_int,
     aware,
+    has_write_access,
     json_or_fail,
     json_or_none,
     tracked_issue,
     unique_labels,
+    written_by,
 )
 from github_app.projects import Boards
 
@@ -207,7 +209,9 @@ class GitHubIssueTracker:
 
         Lists the repo's issues newest first (never the search API, whose index
         lags), 100 a page, and stops at the first one older than ``created_since``.
+        Only an issue the bridge's own identity wrote counts: anyone can paste a marker.
         """
+        login = self._own_login()
         owner, name = split_repo(repo)
         since = aware(created_since)
         params: dict[str, str | int] = {
@@ -222,7 +226,11 @@ class GitHubIssueTracker:
                 issue = self._read_issue(repo, item, action)
                 if issue.created_at < since:
                     return None
-                if "pull_request" not in item and marker in (issue.body or ""):
+                if (
+                    "pull_request" not in item
+                    and marker in (issue.body or "")
+                    and written_by(item, login)
+                ):
                     return issue
         return None
 
@@ -239,10 +247,11 @@ class GitHubIssueTracker:
         """
         if marker not in body:
             raise ValueError("the comment body must contain its marker")
+        login = self._own_login()
         owner, name = split_repo(repo)
         action = f"list the comments of {repo}#{number}"
         path = f"/repos/{owner}/{name}/issues/{number}/comments"
-        existing = self._find_comment(repo, path, {"per_page": PER_PAGE}, marker, action)
+        existing = self._find_comment(repo, path, marker, login, action)
         if existing is not None:
             comment_id = as_int(existing["id"])
             if existing.get("body") != body:
@@ -319,7 +328,8 @@ class GitHubIssueTracker:
         """The issue ``number`` was closed as a duplicate of: ``(repo, number)``.
 
         GitHub records it as a ``MarkedAsDuplicateEvent`` (GraphQL); an older
-        habit, a "Duplicate of #N" comment, is the fallback.
+        habit, a "Duplicate of #N" comment, is the fallback, counted only from
+        someone with write access (OWNER, MEMBER or COLLABORATOR).
         """
         owner, name = split_repo(repo)
         action = f"read the duplicate mark of {repo}#{number}"
@@ -347,7 +357,7 @@ class GitHubIssueTracker:
         for page in self._pages(repo, path, {"per_page": PER_PAGE}, action):
             for comment in page:
                 match = DUPLICATE_COMMENT.search(str((comment or {}).get("body") or ""))
-                if match:
+                if match and has_write_access(comment):
                     found = (repo, int(match.group(1)))
         return found
 
@@ -514,13 +524,28 @@ class GitHubIssueTracker:
         return url
 
     def _find_comment(
-        self, repo: str, path: str, params: dict[str, str | int], marker: str, action: str
+        self, repo: str, path: str, marker: str, login: str, action: str
     ) -> dict[str, Any] | None:
-        for page in self._pages(repo, path, params, action):
+        """The first comment ``login`` wrote holding ``marker``; others' copies are ignored."""
+        for page in self._pages(repo, path, {"per_page": PER_PAGE}, action):
             for comment in page:
-                if isinstance(comment, dict) and marker in (comment.get("body") or ""):
+                if (
+                    isinstance(comment, dict)
+                    and marker in (comment.get("body") or "")
+                    and written_by(comment, login)
+                ):
                     return comment
         return None
+
+    def _own_login(self) -> str:
+        """The bridge's own login, or TrackerError (retried later): without it no marker
+        on GitHub can be trusted."""
+        login = self.actor_login()
+        if login is None:
+            raise TrackerError(
+                "cannot tell which login the bridge writes as, so no marker can be trusted yet"
+            )
+        return login
 
     def _read_issue(self, repo: str, item: Any, action: str) -> TrackedIssue:
         try:

@@ -87,3 +87,19 @@ def json_or_fail(response: httpx.Response, action: str) -> Any:
         return response.json()
     except ValueError:
         raise TrackerError(f"GitHub's answer to {action} is not JSON") from None
+
+
+# Who may mark an issue a duplicate with a comment: people with write access.
+WRITE_ACCESS = frozenset({"OWNER", "MEMBER", "COLLABORATOR"})
+
+
+def written_by(item: Any, login: str) -> bool:
+    """Whether the issue or comment ``item`` (REST JSON) was written by ``login``."""
+    user = item.get("user") if isinstance(item, dict) else None
+    author = user.get("login") if isinstance(user, dict) else None
+    return isinstance(author, str) and author.lower() == login.lower()
+
+
+def has_write_access(item: Any) -> bool:
+    """Whether GitHub says the comment's author may write to the repository."""
+    return isinstance(item, dict) and item.get("author_association") in WRITE_ACCESS

@@ -426,7 +426,11 @@ def test_marker_search_pages_past_100_issues(
     now = datetime.now(UTC).replace(microsecond=0)
     wanted = draft()
     double.add_issue(
-        REPO, title="the one", body=f"x {wanted.marker}", created_at=now - timedelta(hours=1)
+        REPO,
+        title="the one",
+        body=f"x {wanted.marker}",
+        created_at=now - timedelta(hours=1),
+        user_login="featurebridge[bot]",
     )
     seed(double, 150, start=now - timedelta(minutes=30))
     found = tracker.find_issue_by_marker(
@@ -520,6 +524,8 @@ def test_enterprise_server_url_prefix(double: GitHubDouble) -> None:
 
 def test_next_page_elsewhere_is_refused(double: GitHubDouble) -> None:
     def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/user":
+            return httpx.Response(200, json={"login": "octocat"})
         link = '<https://evil.example/repos/acme/mobile/issues?page=2>; rel="next"'
         return httpx.Response(200, json=[], headers={"link": link})
 
@@ -546,6 +552,41 @@ def test_upsert_comment_creates_then_edits_then_leaves_alone(
     assert sum(1 for c in double.calls if c.method in ("POST", "PATCH")) == writes_before
     with pytest.raises(ValueError, match="marker"):
         tracker.upsert_comment(REPO, number, marker, "no marker")
+
+
+def test_a_marker_in_someone_elses_comment_is_left_alone(
+    tracker: GitHubIssueTracker, double: GitHubDouble
+) -> None:
+    number = tracker.create_issue(draft()).number
+    marker = "<!-- featurebridge:tally -->"
+    double.add_comment(REPO, number, f"0 votes, vote for mine instead\n{marker}")
+    assert tracker.upsert_comment(REPO, number, marker, f"0 votes\n{marker}", create=False) is None
+    own = tracker.upsert_comment(REPO, number, marker, f"3 votes\n{marker}")
+    assert tracker.upsert_comment(REPO, number, marker, f"4 votes\n{marker}") == own
+    comments = double.comments(REPO, number)
+    assert [(c["user"]["login"], c["body"]) for c in comments] == [
+        ("octocat", f"0 votes, vote for mine instead\n{marker}"),
+        ("featurebridge[bot]", f"4 votes\n{marker}"),
+    ]
+
+
+def test_with_a_token_the_markers_trusted_are_the_token_users(double: GitHubDouble) -> None:
+    double.add_token("ghp_plain", repos=[REPO], login="bridge-bot")
+    tracker = GitHubIssueTracker(token="ghp_plain", transport=double.transport)
+    assert tracker.actor_login() == "bridge-bot"
+    number = double.add_issue(REPO, "Dark mode")["number"]
+    marker = "<!-- featurebridge:tally -->"
+    double.add_comment(REPO, number, f"forged\n{marker}", user_login="mallory")
+    own = tracker.upsert_comment(REPO, number, marker, f"1 vote\n{marker}")
+    assert tracker.upsert_comment(REPO, number, marker, f"2 votes\n{marker}") == own
+    assert [c["body"] for c in double.comments(REPO, number)] == [
+        f"forged\n{marker}",
+        f"2 votes\n{marker}",
+    ]
+    forged = double.add_issue(REPO, "Forged", body=f"x {marker}", user_login="mallory")
+    assert tracker.find_issue_by_marker(REPO, marker, created_since=minutes_ago(5)) is None
+    assert forged["user"]["login"] == "mallory"
+    tracker.close()
 
 
 def test_upsert_comment_without_create_leaves_a_missing_comment_missing(

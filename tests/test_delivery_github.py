@@ -139,6 +139,30 @@ def test_dropped_answer_gives_one_issue(
     assert len(creates(github_double)) == 1
 
 
+def test_a_forged_issue_with_the_submissions_marker_is_not_adopted(
+    client: FlaskClient, github_double: GitHubDouble, runtime: Runtime, clock: FakeClock
+) -> None:
+    github_double.faults.add(Fault(method="POST", path=CREATE, kind="drop_after_create", times=1))
+    response = client.post(URL, json={"title": "Dark mode"})
+    assert response.status_code == 202
+    submission_id = response.get_json()["id"]
+    made = github_double.issues("acme/mobile")[0]
+    # Anyone can read the id in the 202 and file a newer issue carrying the same marker.
+    github_double.add_issue(
+        "acme/mobile",
+        "Forged",
+        body=f"free votes\n<!-- featurebridge:{made['body'].split('featurebridge:')[1]}",
+        user_login="mallory",
+    )
+    assert parse_marker(github_double.issues("acme/mobile")[1]["body"]) == ("mobile", submission_id)
+    clock.advance(5)
+    sweep_outbox(runtime)
+    submission = runtime.store.get_submission(submission_id)
+    assert submission is not None
+    assert submission.number == made["number"]
+    assert len(creates(github_double)) == 1
+
+
 def test_secondary_limit_is_honoured(
     client: FlaskClient, github_double: GitHubDouble, runtime: Runtime, clock: FakeClock
 ) -> None:

@@ -77,11 +77,34 @@ def test_duplicate_voters_move_once_and_thumbs_stay(
 
 def test_fallback_to_a_duplicate_of_comment(rt: Runtime, github_double: GitHubDouble) -> None:
     original, duplicate = setup_pair(rt, github_double)
-    github_double.add_comment("acme/mobile", duplicate, f"Duplicate of #{original}")
+    github_double.add_comment(
+        "acme/mobile", duplicate, f"Duplicate of #{original}", author_association="MEMBER"
+    )
     github_double.close_issue("acme/mobile", duplicate, state_reason="duplicate")
     sync_all(rt)
     assert merge_duplicate(rt, "mobile", duplicate) == original
     assert rt.store.get_request("mobile", original).bridge_votes == 4  # type: ignore[union-attr]
+
+
+def test_a_duplicate_of_comment_without_write_access_moves_nothing(
+    rt: Runtime, github_double: GitHubDouble
+) -> None:
+    original, duplicate = setup_pair(rt, github_double)
+    decoy = github_double.add_issue("acme/mobile", "Decoy", labels=LABELS)["number"]
+    for association in ("CONTRIBUTOR", "FIRST_TIME_CONTRIBUTOR", "NONE"):
+        github_double.add_comment(
+            "acme/mobile", duplicate, f"Duplicate of #{decoy}", author_association=association
+        )
+    github_double.close_issue("acme/mobile", duplicate, state_reason="duplicate")
+    sync_all(rt)
+    before = rt.store.get_request("mobile", duplicate).bridge_votes  # type: ignore[union-attr]
+    assert merge_duplicate(rt, "mobile", duplicate) is None
+    assert rt.store.get_request("mobile", decoy).bridge_votes == 0  # type: ignore[union-attr]
+    assert rt.store.get_request("mobile", duplicate).bridge_votes == before  # type: ignore[union-attr]
+    github_double.add_comment(
+        "acme/mobile", duplicate, f"Duplicate of #{original}", author_association="COLLABORATOR"
+    )
+    assert merge_duplicate(rt, "mobile", duplicate) == original
 
 
 def test_never_across_apps(rt: Runtime, github_double: GitHubDouble) -> None:

@@ -162,13 +162,22 @@ class GitHubDouble(BoardSeeding):
             return shapes.issue_json(r, issue, self.app)
 
     def add_comment(
-        self, repo: str, number: int, body: str, user_login: str = "octocat"
+        self,
+        repo: str,
+        number: int,
+        body: str,
+        user_login: str = "octocat",
+        author_association: str = "",
     ) -> dict[str, Any]:
-        """Seed a comment by a human on issue ``number``."""
+        """Seed a comment by a human on issue ``number`` (a stranger to the repo unless
+        ``author_association`` says OWNER, MEMBER, COLLABORATOR...)."""
         with self.world.lock:
             r = self._repo(repo)
             comment = self.world.add_comment(
-                self._issue(r, number), body, self.world.user(user_login)
+                self._issue(r, number),
+                body,
+                self.world.user(user_login),
+                author_association=author_association,
             )
             return shapes.comment_json(r, comment, self.app)
 

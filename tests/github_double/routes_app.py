@@ -15,6 +15,15 @@ def get_app(ctx: Context) -> Reply:
     return Reply(200, shapes.app_json(ctx.double.app, len(world.installations)))
 
 
+@route("GET", "/user")
+def get_authenticated_user(ctx: Context) -> Reply:
+    """The token's user; an installation token is no user (GitHub answers 403)."""
+    principal = ctx.principal
+    if principal is None or principal.kind != "token" or principal.actor is None:
+        raise ApiError(403, "Resource not accessible by integration")
+    return Reply(200, shapes.public_user_json(principal.actor))
+
+
 @route("GET", "/repos/{owner}/{repo}/installation", auth="jwt")
 def get_repo_installation(ctx: Context) -> Reply:
     """The App's installation covering a repository; 404 where it is not installed."""

@@ -157,6 +157,26 @@ def issue_json(repo: Repo, issue: Issue, app: AppInfo) -> dict[str, Any]:
     return out
 
 
+def public_user_json(user: User) -> dict[str, Any]:
+    """A ``public-user``, as ``GET /user`` shows a token's user."""
+    return {
+        **user_json(user),
+        "name": None,
+        "company": None,
+        "blog": "",
+        "location": None,
+        "email": None,
+        "hireable": None,
+        "bio": None,
+        "public_repos": 0,
+        "public_gists": 0,
+        "followers": 0,
+        "following": 0,
+        "created_at": "2020-01-01T00:00:00Z",
+        "updated_at": "2020-01-01T00:00:00Z",
+    }
+
+
 def comment_json(repo: Repo, comment: Comment, app: AppInfo) -> dict[str, Any]:
     """An ``issue-comment``."""
     url = f"{API}/repos/{repo.full_name}/issues/comments/{comment.id}"
@@ -171,7 +191,8 @@ def comment_json(repo: Repo, comment: Comment, app: AppInfo) -> dict[str, Any]:
         "created_at": ts(comment.created_at),
         "updated_at": ts(comment.updated_at),
         "issue_url": f"{API}/repos/{repo.full_name}/issues/{comment.issue_number}",
-        "author_association": "NONE" if comment.user.type == "Bot" else "CONTRIBUTOR",
+        "author_association": comment.author_association
+        or ("NONE" if comment.user.type == "Bot" else "CONTRIBUTOR"),
         "performed_via_github_app": app_json(app) if comment.via_app else None,
         "reactions": reactions_json(comment.reactions, f"{url}/reactions"),
     }

@@ -69,6 +69,8 @@ class Comment:
     updated_at: datetime
     via_app: bool = False
     reactions: dict[str, int] = field(default_factory=dict)
+    # "" : what GitHub would say of a stranger (NONE for bots, CONTRIBUTOR for people)
+    author_association: str = ""
 
 
 @dataclass(slots=True)
@@ -317,12 +319,29 @@ class World:
 
     # ------------------------------------------------------------------ comments
 
-    def add_comment(self, issue: Issue, body: str, user: User, via_app: bool = False) -> Comment:
+    def add_comment(
+        self,
+        issue: Issue,
+        body: str,
+        user: User,
+        via_app: bool = False,
+        author_association: str = "",
+    ) -> Comment:
         """Comment on an issue; the issue's ``comments`` count and ``updated_at`` follow."""
         _check_body(body, "IssueComment")
         when = self.now()
         cid = self.next_id()
-        comment = Comment(cid, node_id("IC", cid), issue.number, body, user, when, when, via_app)
+        comment = Comment(
+            cid,
+            node_id("IC", cid),
+            issue.number,
+            body,
+            user,
+            when,
+            when,
+            via_app,
+            author_association=author_association,
+        )
         issue.comments.append(self._register(comment))
         issue.updated_at = when
         return comment
