@@ -8,6 +8,11 @@ from typing import Any
 # SQLite integers (and so request numbers, votes and cursor positions) are signed 64-bit.
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
+# Unicode White_Space spelled out: `\s` is another set in Python's re, in pydantic's Rust
+# regex and in ECMA-262 (the OpenAPI's patterns), so patterns a client sees name these.
+SPACE = r"\t\n\x0b\f\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+# Some character other than space: a text that is not blank.
+NOT_BLANK = rf"[^{SPACE}]"
 
 
 def _reject_constant(name: str) -> None:

@@ -17,7 +17,8 @@ from typing import Any
 from bridge.settings import AppConfig, Settings
 
 LEEWAY_SECONDS = 60
-_ANONYMOUS_ID = re.compile(r"^[A-Za-z0-9_-]{8,128}$")
+ANONYMOUS_ID_PATTERN = r"^[A-Za-z0-9_-]{8,128}$"
+_ANONYMOUS_ID = re.compile(ANONYMOUS_ID_PATTERN)
 
 
 class VoterError(Exception):

@@ -6,16 +6,20 @@ import json
 import string
 from collections.abc import Callable
 
+import jsonschema_rs
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openapi_spec_validator import validate
+from pydantic import ValidationError
 
 from bridge.app import build_runtime, create_app
 from bridge.ports import StoreError
 from bridge.runtime import Runtime
 from bridge.settings import Settings
+from bridge.voters import ANONYMOUS_ID_PATTERN
 from tests.fakes import RecordingQueue
 
 OPERATOR = {"Authorization": "Bearer operator-secret"}
@@ -188,6 +192,8 @@ def test_openapi_documents_every_route_but_the_widget_and_pages(
 def test_openapi_states_what_the_service_enforces(client: FlaskClient) -> None:
     document = client.get("/openapi.json").get_json()
     schemas = document["components"]["schemas"]
+    # The shape the voter check takes (any other is 401), not merely 1-128 characters.
+    assert schemas["VoteIn"]["properties"]["anonymous_id"]["pattern"] == ANONYMOUS_ID_PATTERN
     assert schemas["VoteIn"]["oneOf"] == [
         {"required": ["voter_token"]},
         {"required": ["anonymous_id"]},
@@ -197,9 +203,10 @@ def test_openapi_states_what_the_service_enforces(client: FlaskClient) -> None:
     assert key["schema"]["pattern"] == "^[\\x21-\\x7e]{1,255}$"
     form = submit["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"]
     assert "patternProperties" in form
+    # A blank form field is an absent one: the form's email may be empty.
     assert (
         form["properties"]["email"]["pattern"]
-        == schemas["SubmissionIn"]["properties"]["email"]["anyOf"][0]["pattern"]
+        == "^$|" + schemas["SubmissionIn"]["properties"]["email"]["anyOf"][0]["pattern"]
     )
     assert {"400", "401", "404", "409", "413", "415", "422", "429", "503"} <= set(
         submit["responses"]
@@ -215,6 +222,79 @@ def test_openapi_states_what_the_service_enforces(client: FlaskClient) -> None:
     }
     number = document["paths"]["/v1/apps/{app}/requests/{number}"]["get"]["parameters"][1]
     assert number["schema"]["maximum"] == 2**63 - 1
+    similar = document["paths"]["/v1/apps/{app}/similar"]["get"]
+    assert {p["name"]: p["required"] for p in similar["parameters"] if p["in"] == "query"} == {
+        "title": True,
+        "description": False,
+        "limit": False,
+    }
+    typeform = document["paths"]["/v1/apps/{app}/typeform"]["post"]
+    [signature] = [p for p in typeform["parameters"] if p["name"] == "Typeform-Signature"]
+    assert signature["required"]
+    assert {"401", "403", "404", "409", "413", "415", "422"} <= set(typeform["responses"])
+    export = document["paths"]["/v1/export"]["get"]["responses"]["200"]["content"]
+    assert export["application/jsonl"]["schema"]["type"] == "array"
+    assert export["application/jsonl"]["schema"]["items"] == {
+        "$ref": "#/components/schemas/ExportRow"
+    }
+
+
+def test_a_blank_form_vote_field_is_an_absent_one(client: FlaskClient) -> None:
+    document = client.get("/openapi.json").get_json()
+    vote = document["paths"]["/v1/apps/{app}/requests/{number}/votes"]["post"]["requestBody"]
+    form = vote["content"]["application/x-www-form-urlencoded"]["schema"]
+    body = {"anonymous_id": "browser-1234", "voter_token": ""}
+    assert jsonschema_rs.validator_for(form).is_valid(body)
+    assert not jsonschema_rs.validator_for(form).is_valid({**body, "voter_token": "t"})
+    client.post("/v1/apps/mobile/requests", json={"title": "Dark mode"})
+    number = client.get("/v1/apps/mobile/requests").get_json()["items"][0]["number"]
+    response = client.post(
+        f"/v1/apps/mobile/requests/{number}/votes",
+        data="anonymous_id=browser-1234&voter_token=",
+        content_type="application/x-www-form-urlencoded",
+    )
+    # Read as an anonymous vote (which this app does not take), not as a blank token.
+    assert response.status_code == 403
+    assert "anonymous votes" in response.get_json()["error"]["message"]
+
+
+def test_a_blank_form_email_is_an_absent_one(client: FlaskClient) -> None:
+    response = client.post(
+        "/v1/apps/mobile/requests",
+        data="title=Dark+mode&email=",
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert response.status_code in (201, 202), response.get_json()
+
+
+# Python's str.isspace, Unicode White_Space and ECMA-262's WhiteSpace and LineTerminator.
+SPACES = sorted(
+    {chr(c) for c in range(0x3001) if chr(c).isspace()}
+    | {"\u0085", "\u00a0", "\u1680", "\u2028", "\u2029", "\u202f", "\u205f", "\u3000"}
+    | {"\ufeff", "\u200b", "\u180e"}
+)
+
+
+@pytest.mark.parametrize("space", SPACES, ids=lambda c: f"U+{ord(c):04X}")
+def test_patterns_mean_the_same_to_the_service_and_to_json_schema(space: str) -> None:
+    # jsonschema_rs is the validator schemathesis checks the OpenAPI's patterns with (ECMA-262).
+    from bridge.api.models import SimilarParams
+    from bridge.api.write_models import SubmissionIn
+
+    for model, body in (
+        (SubmissionIn, {"title": "Dark mode", "email": f"a{space}b@example.com"}),
+        (SubmissionIn, {"title": "Dark mode", "email": f"ab@exa{space}mple.com"}),
+        (SubmissionIn, {"title": space}),
+        (SubmissionIn, {"title": space * 3}),
+        (SimilarParams, {"title": space}),
+    ):
+        schema = jsonschema_rs.validator_for(model.model_json_schema())
+        try:
+            model.model_validate(body)
+            accepted = True
+        except ValidationError:
+            accepted = False
+        assert accepted == schema.is_valid(body), (model.__name__, body)
 
 
 def test_a_listing_cursor_is_the_documented_shape(client: FlaskClient) -> None:

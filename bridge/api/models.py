@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from bridge.api.cursor import CURSOR_PATTERN
 from bridge.domain import Request, SortOrder, Source, Status
 from bridge.timeutil import to_iso
+from bridge.untrusted import NOT_BLANK
 
 
 class ListParams(BaseModel):
@@ -37,7 +38,7 @@ class SimilarParams(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    title: Annotated[str, StringConstraints(min_length=1, max_length=256, pattern=r"\S")]
+    title: Annotated[str, StringConstraints(min_length=1, max_length=256, pattern=NOT_BLANK)]
     description: Annotated[str, StringConstraints(max_length=60_000)] = ""
     limit: Annotated[int, Field(ge=1, le=10)] = 5
 

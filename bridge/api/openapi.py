@@ -37,9 +37,12 @@ from bridge.api.write_models import (
     VoteIn,
     VoteOut,
 )
-from bridge.untrusted import INT64_MAX
+from bridge.untrusted import INT64_MAX, NOT_BLANK
+from bridge.voters import ANONYMOUS_ID_PATTERN
 
 REF_TEMPLATE = "#/components/schemas/{model}"
+# Media types whose body is a sequence of JSON values, one a line: described as their array.
+LINE_DELIMITED = frozenset({"application/jsonl"})
 
 
 @dataclass(frozen=True)
@@ -81,9 +84,10 @@ IDEMPOTENCY_KEY = {"type": "string", "pattern": IDEMPOTENCY_KEY_PATTERN}
 SUBMISSION_FORM: dict[str, Any] = {
     "type": "object",
     "properties": {
-        "title": {"type": "string", "minLength": 1, "maxLength": 256},
+        "title": {"type": "string", "minLength": 1, "maxLength": 256, "pattern": NOT_BLANK},
         "description": {"type": "string", "maxLength": 60_000},
-        "email": {"type": "string", "maxLength": 254, "pattern": EMAIL_PATTERN},
+        # An empty field is an absent one (what an HTML form sends for a blank input).
+        "email": {"type": "string", "maxLength": 254, "pattern": f"^$|{EMAIL_PATTERN}"},
         "name": {"type": "string", "maxLength": 100},
         "voter_token": {"type": "string", "maxLength": 4096},
     },
@@ -91,6 +95,19 @@ SUBMISSION_FORM: dict[str, Any] = {
     "additionalProperties": False,
     "required": ["title"],
     "description": f"the same fields as the JSON body, at most {API_BODY_LIMIT} bytes",
+}
+# The urlencoded vote: a blank field is an absent one, so exactly one is non-blank.
+VOTE_FORM: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "voter_token": {"type": "string", "maxLength": 4096},
+        "anonymous_id": {"type": "string", "pattern": f"^$|{ANONYMOUS_ID_PATTERN}"},
+    },
+    "additionalProperties": False,
+    "oneOf": [
+        {"required": [name], "properties": {name: {"minLength": 1}}}
+        for name in ("voter_token", "anonymous_id")
+    ],
 }
 WEBHOOK_PAYLOAD_JSON: dict[str, Any] = {
     "type": "object",
@@ -191,6 +208,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "Vote for a request (a repeat changes nothing)",
         {200: VoteOut},
         body=VoteIn,
+        body_schemas={"application/x-www-form-urlencoded": VOTE_FORM},
         errors=(*_BODY_ERRORS, 401, 403, 404, 409, 429, 503),
     ),
     Operation(
@@ -199,6 +217,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "Take a vote back",
         {200: VoteOut},
         body=VoteIn,
+        body_schemas={"application/x-www-form-urlencoded": VOTE_FORM},
         errors=(*_BODY_ERRORS, 401, 403, 404, 429, 503),
     ),
     Operation(
@@ -228,6 +247,11 @@ OPERATIONS: tuple[Operation, ...] = (
         {201: SubmissionOut, 202: SubmissionOut},
         body=TypeformPostIn,
         headers={"Typeform-Signature": "sha256=<base64 HMAC-SHA256 of the raw body>"},
+        header_schemas={
+            "Typeform-Signature": {"type": "string", "pattern": "^sha256=[A-Za-z0-9+/]{43}=$"}
+        },
+        required_headers=("Typeform-Signature",),
+        errors=(*_BODY_ERRORS, 401, 403, 404, 409, 503),
         tags=("typeform",),
         description=TYPEFORM_DESCRIPTION,
         body_media=("application/json",),
@@ -356,8 +380,11 @@ def _operation(op: Operation, refs: dict[Any, Any]) -> dict[str, Any]:
         parameters.append(NUMBER_PARAM)
     if op.query is not None:
         schema = op.query.model_json_schema(ref_template=REF_TEMPLATE)
+        required = set(schema.get("required", ()))
         for name, prop in schema["properties"].items():
-            parameters.append({"name": name, "in": "query", "required": False, "schema": prop})
+            parameters.append(
+                {"name": name, "in": "query", "required": name in required, "schema": prop}
+            )
     for name, description in op.headers.items():
         parameters.append(
             {
@@ -401,6 +428,8 @@ def _operation(op: Operation, refs: dict[Any, Any]) -> dict[str, Any]:
         if status.startswith("2"):
             for media, model in op.content.items():
                 schema = refs[(model, "validation")] if model else {"type": "string"}
+                if media in LINE_DELIMITED:
+                    schema = {"type": "array", "items": schema, "description": "one a line"}
                 answer["content"][media] = {"schema": schema}
             if op.response_headers:
                 answer["headers"] = {

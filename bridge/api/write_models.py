@@ -22,14 +22,19 @@ from pydantic import (
 from pydantic.json_schema import SkipJsonSchema
 
 from bridge.domain import Delivery, Status
+from bridge.untrusted import NOT_BLANK, SPACE
+from bridge.voters import ANONYMOUS_ID_PATTERN
 
 METADATA_MAX_ENTRIES = 20
 METADATA_MAX_BYTES = 2048
 
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)]
+Title = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=256, pattern=NOT_BLANK),
+]
 MetadataKey = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 MetadataValue = StrictStr | StrictInt | StrictFloat
-EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+EMAIL_PATTERN = rf"^[^@{SPACE}]+@[^@{SPACE}]+\.[^@{SPACE}]+$"
 Email = Annotated[
     str, StringConstraints(strip_whitespace=True, max_length=254, pattern=EMAIL_PATTERN)
 ]
@@ -79,6 +84,11 @@ def _no_default(schema: dict[str, Any]) -> None:
     schema.pop("default", None)
 
 
+def _anonymous_id_schema(schema: dict[str, Any]) -> None:
+    _no_default(schema)
+    schema["pattern"] = ANONYMOUS_ID_PATTERN
+
+
 class VoteIn(BaseModel):
     """Who votes: a voter token from the host app, or an anonymous browser id (exactly one)."""
 
@@ -92,9 +102,11 @@ class VoteIn(BaseModel):
     voter_token: (
         Annotated[str, StringConstraints(min_length=1, max_length=4096)] | SkipJsonSchema[None]
     ) = Field(default=None, json_schema_extra=_no_default)
+    # Any string reaches the voter check, which answers 401 for one of another shape; the
+    # schema says the shape it takes.
     anonymous_id: (
         Annotated[str, StringConstraints(min_length=1, max_length=128)] | SkipJsonSchema[None]
-    ) = Field(default=None, json_schema_extra=_no_default)
+    ) = Field(default=None, json_schema_extra=_anonymous_id_schema)
 
     @model_validator(mode="before")
     @classmethod

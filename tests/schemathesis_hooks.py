@@ -1,0 +1,75 @@
+"""schemathesis hooks for the run against ``featurebridge serve`` (tests/test_schemathesis.py).
+
+Signed routes are signed here, over the exact bytes the client sends, so their positive
+cases reach the service's logic rather than stopping at 401; the export's JSON Lines
+answers are read as the list of their rows.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.parse
+from typing import Any
+
+import schemathesis
+
+from bridge.api.google_forms import sign as sign_google_form
+from bridge.api.typeform import sign as sign_typeform
+from github_app.webhooks import sign as sign_webhook
+
+FORM_SECRET = "form-secret-for-fuzzing"
+TYPEFORM_SECRET = "typeform-secret-for-fuzzing"
+WEBHOOK_SECRET = "webhook-secret-for-fuzzing"
+ORIGIN = "https://app.example.com"
+# The question title and Typeform ref the run's app maps to a request's title.
+FORM_TITLE_QUESTION = "Idea"
+TYPEFORM_TITLE_REF = "idea"
+
+
+def wire_bytes(case: Any) -> bytes:
+    """The body as the requests transport puts it on the wire (json= or data=)."""
+    if case.media_type == "application/x-www-form-urlencoded":
+        return urllib.parse.urlencode(case.body, doseq=True).encode()
+    return json.dumps(case.body, allow_nan=False).encode()
+
+
+def _positive(case: Any) -> bool:
+    meta = case.meta
+    return meta is None or not meta.generation.mode.is_negative
+
+
+@schemathesis.hook
+def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
+    path = case.operation.path
+    if path == "/v1/apps/{app}/feedbackfin":
+        case.headers = {**(case.headers or {}), "Origin": ORIGIN}
+    if not _positive(case) or not isinstance(case.body, dict):
+        return
+    if path == "/v1/apps/{app}/google-forms" and isinstance(case.body.get("answers"), dict):
+        case.body["answers"].setdefault(FORM_TITLE_QUESTION, "Dark mode")
+        timestamp = str(int(time.time()))
+        case.headers = {
+            **(case.headers or {}),
+            "X-Featurebridge-Timestamp": timestamp,
+            "X-Featurebridge-Signature": sign_google_form(FORM_SECRET, timestamp, wire_bytes(case)),
+        }
+    elif path == "/v1/apps/{app}/typeform" and isinstance(case.body.get("form_response"), dict):
+        answers = case.body["form_response"].setdefault("answers", [])
+        if isinstance(answers, list):
+            answers.append({"type": "text", "field": {"ref": TYPEFORM_TITLE_REF}, "text": "Idea"})
+        case.headers = {
+            **(case.headers or {}),
+            "Typeform-Signature": sign_typeform(TYPEFORM_SECRET, wire_bytes(case)),
+        }
+    elif path == "/github/webhooks":
+        case.headers = {
+            **(case.headers or {}),
+            "X-Hub-Signature-256": sign_webhook(wire_bytes(case), WEBHOOK_SECRET),
+        }
+
+
+@schemathesis.deserializer("application/jsonl")
+def jsonl_rows(context: Any, response: Any) -> list[Any]:
+    """JSON Lines: one row a line."""
+    return [json.loads(line) for line in response.content.splitlines() if line.strip()]
