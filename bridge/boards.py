@@ -21,7 +21,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from bridge.domain import Status
+from bridge.domain import Request, Status
 from bridge.indexing import apps_of_issue, indexed_request
 from bridge.ports import BoardShape, GitHubChanges, Job, ProjectRef, TrackerError
 from bridge.runtime import Runtime
@@ -48,6 +48,22 @@ def _same_board(app: AppConfig, project: ProjectRef) -> bool:
     )
 
 
+def board_votes(runtime: Runtime, app: AppConfig, request: Request) -> int:
+    """The card's Votes: the issue's 👍 once, plus the bridge votes of every app that
+    shares the board and the repository (the issue may belong to several)."""
+    project = board_of(app)
+    sharing = [
+        other
+        for other in runtime.settings.apps
+        if other.id != app.id
+        and other.repo.lower() == app.repo.lower()
+        and project is not None
+        and _same_board(other, project)
+    ]
+    others = (runtime.store.get_request(other.id, request.number) for other in sharing)
+    return request.total_votes + sum(found.bridge_votes for found in others if found is not None)
+
+
 # --------------------------------------------------------------------------- adding issues
 
 
@@ -69,7 +85,7 @@ def add_to_board(runtime: Runtime, payload: Mapping[str, Any]) -> None:
         app.repo,
         number,
         node_id=str(payload.get("node_id") or ""),
-        votes=request.total_votes if request else None,
+        votes=board_votes(runtime, app, request) if request else None,
     )
     if request is not None:
         # The Votes just written count as this minute's tally write: the next

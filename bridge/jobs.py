@@ -12,14 +12,21 @@ from collections.abc import Callable
 from typing import Any
 
 from bridge.analysis.queueing import ANALYSE_REQUEST, POST_ANALYSIS
-from bridge.boards import ADD_TO_BOARD, BOARD_ITEM, add_to_board, apply_board_item, board_of
+from bridge.boards import (
+    ADD_TO_BOARD,
+    BOARD_ITEM,
+    add_to_board,
+    apply_board_item,
+    board_of,
+    board_votes,
+)
 from bridge.delivery import DELIVER_SUBMISSION, deliver
 from bridge.duplicates import MERGE_DUPLICATE, merge_duplicate
 from bridge.logs import context
 from bridge.ports import Job, TallyDue, TrackerError
 from bridge.runtime import Runtime
 from bridge.sync import sync_all
-from github_app.comments import TALLY_MARKER, render_tally
+from github_app.comments import LEGACY_TALLY_MARKER, render_tally, tally_marker
 
 log = logging.getLogger(__name__)
 
@@ -154,15 +161,24 @@ def write_tally(runtime: Runtime, due: TallyDue) -> None:
     if runtime.pacer.reserve(runtime.tracker.pacing_key(app.repo)) > 0:
         return  # over the content budget: still due, tried again on a later sweep
     body = render_tally(
-        app_name=app.name, bridge_votes=request.bridge_votes, thumbs_up=request.github_thumbs_up
+        app_id=app.id,
+        app_name=app.name,
+        bridge_votes=request.bridge_votes,
+        thumbs_up=request.github_thumbs_up,
     )
     try:
         runtime.tracker.upsert_comment(
-            app.repo, request.number, TALLY_MARKER, body, create=request.bridge_votes > 0
+            app.repo,
+            request.number,
+            tally_marker(app.id),
+            body,
+            create=request.bridge_votes > 0,
+            adopt=LEGACY_TALLY_MARKER,
         )
         project = board_of(app)
         if project is not None:
-            runtime.tracker.set_board_votes(project, app.repo, request.number, request.total_votes)
+            votes = board_votes(runtime, app, request)
+            runtime.tracker.set_board_votes(project, app.repo, request.number, votes)
     except TrackerError as error:
         log.warning("tally of %s#%d not written: %s", app.repo, request.number, error)
         store.record_tally(due.app, due.number, version=0, now=runtime.clock())

@@ -440,10 +440,18 @@ class IssueTracker(Protocol):
         """Every issue (not pull request) carrying all ``labels``, 100 per request."""
 
     def upsert_comment(
-        self, repo: str, number: int, marker: str, body: str, *, create: bool = True
+        self,
+        repo: str,
+        number: int,
+        marker: str,
+        body: str,
+        *,
+        create: bool = True,
+        adopt: str | None = None,
     ) -> int | None:
-        """Edit the issue's comment holding ``marker`` (unchanged: no write), or create it
-        when ``create``; returns the comment id, or None when there was none to edit."""
+        """Edit the bridge's own comment holding ``marker`` (unchanged: no write) or, failing
+        that, its comment holding the former marker ``adopt``; else create it when
+        ``create``. Returns the comment id, or None when there was none to edit."""
 
     def canonical_issue(self, repo: str, number: int) -> tuple[str, int] | None:
         """``(repo, number)`` of the issue this one was closed as a duplicate of."""

@@ -60,7 +60,14 @@ class UnconfiguredTracker:
         raise TrackerNotConfiguredError(self._detail)
 
     def upsert_comment(
-        self, repo: str, number: int, marker: str, body: str, *, create: bool = True
+        self,
+        repo: str,
+        number: int,
+        marker: str,
+        body: str,
+        *,
+        create: bool = True,
+        adopt: str | None = None,
     ) -> int | None:
         """Refuse, as for creating."""
         raise TrackerNotConfiguredError(self._detail)

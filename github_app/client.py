@@ -237,13 +237,21 @@ class GitHubIssueTracker:
     # ------------------------------------------------------------------ beyond the port
 
     def upsert_comment(
-        self, repo: str, number: int, marker: str, body: str, *, create: bool = True
+        self,
+        repo: str,
+        number: int,
+        marker: str,
+        body: str,
+        *,
+        create: bool = True,
+        adopt: str | None = None,
     ) -> int | None:
-        """Edit the issue's comment that holds ``marker``, or create it; return its id.
+        """Edit the bridge's comment that holds ``marker``, or create it; return its id.
 
         ``body`` must contain the marker, so the next call finds the comment again.
-        An unchanged comment is not written again; with ``create=False`` a missing
-        comment stays missing (None).
+        Without one, the bridge's comment holding the former marker ``adopt`` is
+        edited into it. An unchanged comment is not written again; with
+        ``create=False`` a missing comment stays missing (None).
         """
         if marker not in body:
             raise ValueError("the comment body must contain its marker")
@@ -251,7 +259,7 @@ class GitHubIssueTracker:
         owner, name = split_repo(repo)
         action = f"list the comments of {repo}#{number}"
         path = f"/repos/{owner}/{name}/issues/{number}/comments"
-        existing = self._find_comment(repo, path, marker, login, action)
+        existing = self._find_comment(repo, path, (marker, adopt), login, action)
         if existing is not None:
             comment_id = as_int(existing["id"])
             if existing.get("body") != body:
@@ -524,18 +532,22 @@ class GitHubIssueTracker:
         return url
 
     def _find_comment(
-        self, repo: str, path: str, marker: str, login: str, action: str
+        self, repo: str, path: str, markers: tuple[str, str | None], login: str, action: str
     ) -> dict[str, Any] | None:
-        """The first comment ``login`` wrote holding ``marker``; others' copies are ignored."""
+        """The first comment ``login`` wrote holding the first marker, else the first holding
+        the second (a former marker); others' copies are ignored."""
+        marker, former = markers
+        adoptable: dict[str, Any] | None = None
         for page in self._pages(repo, path, {"per_page": PER_PAGE}, action):
             for comment in page:
-                if (
-                    isinstance(comment, dict)
-                    and marker in (comment.get("body") or "")
-                    and written_by(comment, login)
-                ):
+                if not isinstance(comment, dict) or not written_by(comment, login):
+                    continue
+                text = comment.get("body") or ""
+                if marker in text:
                     return comment
-        return None
+                if former is not None and adoptable is None and former in text:
+                    adoptable = comment
+        return adoptable
 
     def _own_login(self) -> str:
         """The bridge's own login, or TrackerError (retried later): without it no marker

@@ -11,7 +11,13 @@ from typing import Any
 
 from github_app.render import MARKER_PREFIX, inert_inline
 
-TALLY_MARKER = f"<!-- {MARKER_PREFIX}tally -->"
+# The tally's marker before markers named apps: a tally the bridge wrote then is adopted.
+LEGACY_TALLY_MARKER = f"<!-- {MARKER_PREFIX}tally -->"
+
+
+def tally_marker(app_id: str) -> str:
+    """The hidden marker of an app's tally comment: one per issue per app."""
+    return f"<!-- {MARKER_PREFIX}tally:{app_id} -->"
 
 
 @cache
@@ -20,14 +26,14 @@ def _tally_template() -> Template:
     return Template(tomllib.loads(text)["body"])
 
 
-def render_tally(*, app_name: str, bridge_votes: int, thumbs_up: int) -> str:
+def render_tally(*, app_id: str, app_name: str, bridge_votes: int, thumbs_up: int) -> str:
     """The tally comment: total votes, app votes and 👍, then the marker."""
     return _tally_template().substitute(
         total_votes=bridge_votes + thumbs_up,
         app_votes=bridge_votes,
         app_name=app_name.replace("<", "&lt;").replace("@", "@\u200b"),
         thumbs_up=thumbs_up,
-        marker=TALLY_MARKER,
+        marker=tally_marker(app_id),
     )
 
 

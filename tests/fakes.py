@@ -105,15 +105,23 @@ class FakeTracker:
         yield from issues
 
     def upsert_comment(  # type: ignore[no-untyped-def]
-        self, repo: str, number: int, marker: str, body: str, *, create: bool = True
+        self,
+        repo: str,
+        number: int,
+        marker: str,
+        body: str,
+        *,
+        create: bool = True,
+        adopt: str | None = None,
     ):
         comments = self.comments.setdefault((repo, number), {})
-        for comment_id, text in comments.items():
-            if marker in text:
-                if text != body:
-                    comments[comment_id] = body
-                    self.comment_writes += 1
-                return comment_id
+        found = [i for i, text in comments.items() if marker in text]
+        found += [i for i, text in comments.items() if adopt is not None and adopt in text]
+        for comment_id in found[:1]:
+            if comments[comment_id] != body:
+                comments[comment_id] = body
+                self.comment_writes += 1
+            return comment_id
         if not create:
             return None
         self.comment_writes += 1
