@@ -24,6 +24,7 @@ from bridge.delivery import DELIVER_SUBMISSION, deliver
 from bridge.duplicates import MERGE_DUPLICATE, merge_duplicate
 from bridge.logs import context
 from bridge.ports import Job, TallyDue, TrackerError
+from bridge.privacy.retention import DROP_EXPIRED_PERSONAL_DATA, drop_expired_personal_data
 from bridge.runtime import Runtime
 from bridge.sync import sync_all
 from github_app.comments import LEGACY_TALLY_MARKER, render_tally, tally_marker
@@ -83,6 +84,7 @@ HANDLERS: dict[str, Callable[[Runtime, dict[str, Any]], None]] = {
     WRITE_TALLIES: _write_due_tallies,
     ANALYSE_REQUEST: _analyse,
     POST_ANALYSIS: _post_analysis,
+    DROP_EXPIRED_PERSONAL_DATA: drop_expired_personal_data,
 }
 
 

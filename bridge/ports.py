@@ -239,6 +239,10 @@ class IndexStore(Protocol):
 
     # -- personal data (featurebridge forget)
 
+    def drop_personal_data(self, *, before: datetime) -> int:
+        """Drop the email and name of submissions created before ``before``; return how many
+        submissions held either."""
+
     def forget_person(self, address: str, *, dry_run: bool = False) -> ForgetReport:
         """Erase a (normalised) email address wherever the index keeps it: submissions lose
         it and its name, texts lose the address, voter keys holding it become opaque (the

@@ -52,6 +52,8 @@ class ServerSettings(_Strict):
     inline_delivery_seconds: Annotated[float, Field(ge=0, le=25)] = 3
     sync_interval_minutes: Annotated[int, Field(ge=1)] = 15
     voter_token_max_age: Annotated[int, Field(ge=60)] = 86_400
+    # Submitters' emails and names are dropped after this many days; None keeps them.
+    retain_personal_days: Annotated[int, Field(ge=1)] | None = None
     # Reverse proxies in front of `serve` whose X-Forwarded-For is trusted for the client IP.
     trusted_proxies: Annotated[int, Field(ge=0, le=5)] = 0
     # GitHub's secondary limits per installation are about 80 writes a minute and 500 an hour.

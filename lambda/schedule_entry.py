@@ -56,9 +56,23 @@ def sync(rt: Runtime, context: Any) -> int:
     return len(reports)
 
 
+def retention(rt: Runtime, context: Any) -> int:
+    """Drop personal data past ``retain_personal_days``, at the day's first run; 1 if it ran."""
+    from bridge.privacy.retention import drop_expired_personal_data, due_on_schedule
+
+    settings = rt.settings.server
+    if settings.retain_personal_days is None:
+        return 0
+    if not due_on_schedule(rt.clock(), settings.sync_interval_minutes):
+        return 0
+    drop_expired_personal_data(rt, {})
+    return 1
+
+
 TASKS: dict[str, Callable[[Runtime, Any], int]] = {
     "sweep": sweep,
     "sync": sync,
+    "retention": retention,
 }
 
 

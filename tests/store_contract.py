@@ -974,6 +974,20 @@ class StoreContract:
         assert store.voted("mobile", f"user:{address}", [4]) == frozenset()
         assert store.forget_person(address) == ForgetReport()
 
+    def test_personal_data_past_its_retention_is_dropped(self, store: IndexStore) -> None:
+        store.create_submission(submission("old", at=T0), idempotency=None, now=T0)
+        later = T0 + timedelta(days=40)
+        store.create_submission(submission("new", at=later), idempotency=None, now=later)
+        assert store.drop_personal_data(before=T0 + timedelta(days=30)) == 1
+        old, new = store.get_submission("old"), store.get_submission("new")
+        assert old is not None
+        assert new is not None
+        assert (old.content.email, old.content.name) == (None, None)
+        assert old.content.title == submission("old").content.title
+        assert old.content.metadata == submission("old").content.metadata
+        assert (new.content.email, new.content.name) == ("ada@example.com", "Ada")
+        assert store.drop_personal_data(before=T0 + timedelta(days=30)) == 0
+
 
 def export_all(
     store: IndexStore,

@@ -38,7 +38,7 @@ def test_scheduled_event_sweeps_the_outbox_and_syncs(
 ) -> None:
     ids = [submit(runtime, f"Request {n}") for n in range(3)]
     result = schedule()
-    assert result == {"sweep": 3, "sync": len(runtime.settings.apps)}
+    assert result == {"sweep": 3, "sync": len(runtime.settings.apps), "retention": 0}
     for sid in ids:
         assert runtime.store.get_submission(sid).delivery is Delivery.DELIVERED  # type: ignore[union-attr]
     assert len(tracker.issues["acme/mobile"]) == 3
@@ -100,7 +100,11 @@ def test_without_github_nothing_is_attempted(
     )
     entries.common.use_runtime(runtime)
     submit(runtime, "Waits")
-    assert entries.schedule.handler(scheduled_event(), FakeContext()) == {"sweep": 0, "sync": 0}
+    assert entries.schedule.handler(scheduled_event(), FakeContext()) == {
+        "sweep": 0,
+        "sync": 0,
+        "retention": 0,
+    }
     assert runtime.store.outbox_stats().pending == 1
 
 

@@ -211,7 +211,7 @@ def submission_item(submission: Submission) -> Item:
     """A new outbox item: undelivered, so it carries the ``due`` index keys."""
     next_attempt_at = submission.next_attempt_at or submission.created_at
     item: Item = {
-        **key(t.submission_pk(submission.id), "SUB"),
+        **key(t.submission_pk(submission.id), t.SUBMISSION_SK),
         "due_pk": s(t.DUE_PARTITION),
         "due_key": s(t.due_key(next_attempt_at, submission.id)),
         "id": s(submission.id),

@@ -124,7 +124,7 @@ class OutboxMixin:
 
     def get_submission(self, submission_id: str) -> Submission | None:
         """The submission with this id (a strongly consistent read)."""
-        item = self._table.get(i.key(t.submission_pk(submission_id), "SUB"))
+        item = self._table.get(i.key(t.submission_pk(submission_id), t.SUBMISSION_SK))
         return i.submission_of(item) if item is not None else None
 
     def due_submissions(self, *, now: datetime, limit: int) -> Sequence[Submission]:
@@ -154,11 +154,11 @@ class OutboxMixin:
             if start is not None:
                 params["ExclusiveStartKey"] = start
             items, start, _ = self._table.query(params)
-            keys.extend(i.key(i.required_text(it, "pk"), "SUB") for it in items)
+            keys.extend(i.key(i.required_text(it, "pk"), t.SUBMISSION_SK) for it in items)
             if start is None:
                 break
         fresh = self._table.batch_get(keys[:limit])
-        ordered = (fresh.get((i.required_text(k, "pk"), "SUB")) for k in keys[:limit])
+        ordered = (fresh.get((i.required_text(k, "pk"), t.SUBMISSION_SK)) for k in keys[:limit])
         return [i.submission_of(it) for it in ordered if it is not None and i.is_claimable(it, now)]
 
     def claim_submission(
@@ -167,7 +167,7 @@ class OutboxMixin:
         """Lease an undelivered submission unless another worker holds it."""
         try:
             before = self._table.update(
-                i.key(t.submission_pk(submission_id), "SUB"),
+                i.key(t.submission_pk(submission_id), t.SUBMISSION_SK),
                 "SET #lease_until = :lease, #in_flight = :true ADD #attempts :one",
                 {
                     ":lease": i.s(to_sortable(lease_until)),
@@ -197,7 +197,7 @@ class OutboxMixin:
         """Release the lease and schedule the next attempt."""
         try:
             self._table.update(
-                i.key(t.submission_pk(submission_id), "SUB"),
+                i.key(t.submission_pk(submission_id), t.SUBMISSION_SK),
                 "SET #last_error = :error, #next_attempt_at = :next, #due_key = :due,"
                 " #in_flight = :unknown REMOVE #lease_until",
                 {
@@ -216,7 +216,7 @@ class OutboxMixin:
         """Move the next attempt without spending one."""
         try:
             self._table.update(
-                i.key(t.submission_pk(submission_id), "SUB"),
+                i.key(t.submission_pk(submission_id), t.SUBMISSION_SK),
                 "SET #next_attempt_at = :next, #due_key = :due",
                 {
                     ":next": i.s(to_sortable(until)),
@@ -236,7 +236,7 @@ class OutboxMixin:
         vote (already counted in ``request.bridge_votes``) is put only if that
         voter has none on it yet.
         """
-        submission_key = i.key(t.submission_pk(submission_id), "SUB")
+        submission_key = i.key(t.submission_pk(submission_id), t.SUBMISSION_SK)
         held = self._table.get(submission_key)
         if held is None:
             raise StoreError(f"no submission {submission_id} to mark delivered")

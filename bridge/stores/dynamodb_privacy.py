@@ -8,6 +8,8 @@ are caches that expire anyway.
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from bridge.privacy.forget import (
@@ -21,6 +23,7 @@ from bridge.stores import dynamodb_items as i
 from bridge.stores import dynamodb_table as t
 from bridge.stores.codec import content_from_json, content_to_json
 from bridge.stores.dynamodb_client import Table
+from bridge.timeutil import to_sortable
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
@@ -87,3 +90,25 @@ class PrivacyMixin:
                 writes.append({"Put": {"TableName": self._table.name, "Item": new}})
             self._table.transact(writes)
         return ForgetReport(**counts)
+
+    def drop_personal_data(self, *, before: datetime) -> int:
+        """A scan for submission items older than ``before``, each holding an email or name
+        rewritten without them (a conditional update: a delivery meanwhile keeps its own)."""
+        dropped = 0
+        cutoff = to_sortable(before)
+        for item in self._table.scan_all():
+            if i.text(item, "sk") != t.SUBMISSION_SK:
+                continue
+            if i.required_text(item, "created_at") >= cutoff:
+                continue
+            content = content_from_json(i.required_text(item, "content"))
+            if content.email is None and content.name is None:
+                continue
+            bare = content_to_json(replace(content, email=None, name=None))
+            self._table.update(
+                i.key(i.required_text(item, "pk"), t.SUBMISSION_SK),
+                "SET #content = :bare",
+                {":bare": i.s(bare)},
+            )
+            dropped += 1
+        return dropped

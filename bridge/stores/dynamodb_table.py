@@ -127,6 +127,9 @@ def vote_sk(number: int, voter: str) -> str:
     return f"{vote_prefix(number)}{voter}"
 
 
+SUBMISSION_SK: Final = "SUB"
+
+
 def submission_pk(submission_id: str) -> str:
     """Partition of one outbox submission."""
     return f"SUB#{submission_id}"

@@ -8,6 +8,7 @@ follows ``request_text`` through its triggers, so its own tables are skipped.
 from __future__ import annotations
 
 import sqlite3
+from datetime import datetime
 from typing import Any
 
 from bridge.privacy.forget import (
@@ -19,6 +20,7 @@ from bridge.privacy.forget import (
 )
 from bridge.stores.codec import content_from_json, content_to_json
 from bridge.stores.sqlite_base import SQLiteBase
+from bridge.timeutil import to_sortable
 
 _SEARCH_TABLES = "request_search"  # the FTS5 table and its shadow tables share this prefix
 
@@ -75,3 +77,15 @@ class PrivacyMixin(SQLiteBase):
                         update = f'UPDATE "{table}" SET "{column}" = ? WHERE rowid = ?'  # noqa: S608
                         db.execute(update, (new, rowid))
         return ForgetReport(**counts)
+
+    def drop_personal_data(self, *, before: datetime) -> int:
+        """One UPDATE over the submissions older than ``before`` that still hold either."""
+        with self._write() as db:
+            changed = db.execute(
+                "UPDATE submissions SET content = json_set(content, '$.email', json('null'),"
+                " '$.name', json('null')) WHERE created_at < ?"
+                " AND (json_extract(content, '$.email') IS NOT NULL"
+                " OR json_extract(content, '$.name') IS NOT NULL)",
+                (to_sortable(before),),
+            )
+            return changed.rowcount
