@@ -136,6 +136,8 @@ class AppConfig(_Strict):
     form_secret_env: str | None = None
     typeform_secret_env: str | None = None
     anonymous_votes: bool = False
+    # Submissions from the widget, the form and the API need a voter token (signed-in users).
+    require_voter_token: bool = False
     show_submitter_name: bool = False
     status_labels: dict[str, Status] = {}
     tier_weights: dict[str, Annotated[int, Field(ge=1, le=100)]] = {}

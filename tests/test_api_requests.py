@@ -417,3 +417,22 @@ def test_public_reads_are_rate_limited_per_client_but_not_for_the_operator(
     assert client.get(URL, environ_base={"REMOTE_ADDR": "10.9.9.9"}).status_code == 200
     clock.advance(60)
     assert client.get(URL).status_code == 200
+
+
+def test_an_app_may_require_a_voter_token_to_submit(make_settings, tracker, clock) -> None:
+    from bridge.app import build_runtime, create_app
+    from tests.conftest import CONFIG
+    from tests.voter_tokens import MOBILE_SECRET, mint
+
+    config = CONFIG.replace("public = true\n", "public = true\nrequire_voter_token = true\n", 1)
+    settings = make_settings(config, MOBILE_VOTER_SECRET=MOBILE_SECRET)
+    runtime = build_runtime(settings, tracker=tracker, queue=RecordingQueue(), clock=clock)
+    client = create_app(settings, runtime).test_client()
+    refused = client.post(URL, json={"title": "Dark mode"})
+    assert refused.status_code == 401
+    assert refused.get_json()["error"]["fields"] == {"voter_token": "required by this app"}
+    fin = client.post("/v1/apps/mobile/feedbackfin", json={"feedbackType": "idea", "message": "x"})
+    assert fin.status_code == 401
+    assert tracker.creates == 0
+    token = mint(sub="user-1", iat=int(clock().timestamp()))
+    assert client.post(URL, json={"title": "Dark mode", "voter_token": token}).status_code == 201

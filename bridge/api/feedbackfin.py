@@ -66,6 +66,9 @@ def feedbackfin_post(app_id: str) -> tuple[Response, int] | Response:
             message=f"feedbackType {post.feedbackType!r} is not filed here (only {filed})"
         )
         return jsonify(ignored.model_dump())
+    if app.require_voter_token:
+        # The widget carries no voter token, so such an app cannot take its posts.
+        raise ApiError("unauthorized", f"app {app.id!r} takes submissions only with a voter token")
     title, description = split_message(post.message)
     if not title:
         raise ApiError("validation_failed", "the message is blank", fields={"message": "blank"})

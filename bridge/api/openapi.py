@@ -262,7 +262,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "File a Feedback Fin widget post as a request",
         {200: FeedbackFinIgnoredOut, 201: SubmissionOut, 202: SubmissionOut},
         body=FeedbackFinPostIn,
-        errors=(*_BODY_ERRORS, 403, 404, 429, 503),
+        errors=(*_BODY_ERRORS, 401, 403, 404, 429, 503),
         tags=("feedbackfin",),
         description=FEEDBACKFIN_DESCRIPTION,
         body_media=("application/json",),

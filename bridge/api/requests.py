@@ -129,6 +129,12 @@ def submit_request(app_id: str) -> tuple[Response, int] | Response:
         ) from error
     rt = runtime()
     enforce_rate_limit("submission", app, rt.settings.server.rate_limits.submissions_per_hour)
+    if app.require_voter_token and not submitted.voter_token:
+        raise ApiError(
+            "unauthorized",
+            f"app {app.id!r} takes submissions only with a voter token",
+            fields={"voter_token": "required by this app"},
+        )
     voter = token_voter(submitted.voter_token, app) if submitted.voter_token else None
     content = SubmissionContent(
         title=submitted.title,
