@@ -13,6 +13,7 @@ from bridge.app import build_runtime, create_app
 from bridge.domain import Status
 from bridge.runtime import Runtime
 from bridge.settings import Settings
+from bridge.similar.terms import DESCRIPTION_SCAN
 from tests.conftest import error_code
 from tests.fakes import FakeClock, FakeTracker, RecordingQueue
 from tests.store_contract import request
@@ -56,7 +57,7 @@ def test_closed_requests_come_with_their_status(client: FlaskClient, runtime: Ru
         ("title=x&limit=11", "limit"),
         ("title=x&limit=five", "limit"),
         ("title=x&limit=99999999999999999999999", "limit"),
-        ("title=x&description=" + "d" * 60_001, "description"),
+        ("title=x&description=" + "d" * (DESCRIPTION_SCAN + 1), "description"),
     ],
 )
 def test_bad_parameters_are_400(client: FlaskClient, query: str, field: str) -> None:

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from bridge.api.cursor import CURSOR_PATTERN
 from bridge.domain import Request, SortOrder, Source, Status
+from bridge.similar.terms import DESCRIPTION_SCAN
 from bridge.timeutil import to_iso
 from bridge.untrusted import NOT_BLANK
 
@@ -39,7 +40,9 @@ class SimilarParams(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     title: Annotated[str, StringConstraints(min_length=1, max_length=256, pattern=NOT_BLANK)]
-    description: Annotated[str, StringConstraints(max_length=60_000)] = ""
+    # Only the first DESCRIPTION_SCAN characters are searched; more would only make a URL
+    # long enough for the server's header limit to refuse (431) before the route saw it.
+    description: Annotated[str, StringConstraints(max_length=DESCRIPTION_SCAN)] = ""
     limit: Annotated[int, Field(ge=1, le=10)] = 5
 
 
