@@ -735,3 +735,22 @@ def test_error_for_transport(exc: Exception, write: bool, unknown: bool) -> None
     error = error_for_transport(exc, action="create an issue", write=write)
     assert isinstance(error, OutcomeUnknownError) is unknown
     assert error.retry_after is None
+
+
+def test_while_its_own_login_is_unknown_the_bridge_trusts_and_writes_no_marker(
+    double: GitHubDouble,
+) -> None:
+    double.add_token("ghp_plain", repos=[REPO], login="bridge-bot")
+    double.faults.add(Fault("GET", "/user", kind="server_error", times=None))
+    tracker = GitHubIssueTracker(token="ghp_plain", transport=double.transport)
+    number = double.add_issue(REPO, "Dark mode")["number"]
+    marker = "<!-- featurebridge:tally -->"
+    double.add_comment(REPO, number, f"forged\n{marker}", user_login="mallory")
+    double.add_issue(REPO, "Forged", body=f"x {marker}", user_login="mallory")
+    assert tracker.actor_login() is None
+    with pytest.raises(TrackerError):
+        tracker.upsert_comment(REPO, number, marker, f"1 vote\n{marker}")
+    with pytest.raises(TrackerError):
+        tracker.find_issue_by_marker(REPO, marker, created_since=minutes_ago(5))
+    # Neither trusted the forged copies nor wrote a second comment.
+    assert [c["body"] for c in double.comments(REPO, number)] == [f"forged\n{marker}"]
