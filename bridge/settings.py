@@ -41,8 +41,6 @@ class RateLimits(_Strict):
     # Listings, one request and /similar; the widget reads a handful per page and per pause
     # in typing, so people never meet this, while a scraper or a loop does.
     reads_per_minute: Annotated[int, Field(ge=1)] = 300
-    # /similar answers while people type in the widget or the form: a search per pause.
-    similar_per_hour: Annotated[int, Field(ge=1)] = 600
 
 
 class ServerSettings(_Strict):

@@ -41,15 +41,16 @@ def install_request_log(app: Flask) -> None:
             return response
         response.headers[REQUEST_ID_HEADER] = g.request_id
         view_args = request.view_args or {}
+        route = request.url_rule.rule if request.url_rule else None
         log.info(
             "%s %s %d",
             request.method,
-            request.url_rule.rule if request.url_rule else "(no route)",
+            route or "(no route)",
             response.status_code,
             extra={
                 "event": "http",
                 "method": request.method,
-                "route": request.url_rule.rule if request.url_rule else None,
+                "route": route,
                 "app": view_args.get("app_id"),
                 "number": view_args.get("number"),
                 "status": response.status_code,

@@ -93,7 +93,6 @@ def similar_requests(app_id: str) -> Response:
     limit_reads(app)
     params = _query(SimilarParams)
     rt = runtime()
-    enforce_rate_limit("similar", app, rt.settings.server.rate_limits.similar_per_hour)
     matches = rt.store.similar(app.id, params.title, params.description, limit=params.limit)
     body = SimilarList(
         items=[
