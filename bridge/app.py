@@ -18,6 +18,7 @@ from bridge.api import (
     feedbackfin,
     github,
     google_forms,
+    notifications,
     ops,
     pages,
     requests,
@@ -38,6 +39,7 @@ from bridge.tracking import build_tracker
 
 if TYPE_CHECKING:
     from bridge.domain import Submission
+    from bridge.notify.service import Notifications
     from bridge.ports import Analyzer, IndexStore, IssueTracker, JobQueue
 
 
@@ -49,6 +51,7 @@ def build_runtime(
     queue: JobQueue | None = None,
     clock: Callable[[], datetime] = utcnow,
     analyzer: Analyzer | None = None,
+    notifications: Notifications | None = None,
 ) -> Runtime:
     """Build each adapter from settings unless the caller supplies it."""
     budget = Budget(
@@ -74,7 +77,14 @@ def build_runtime(
         pacer=pacer,
         clock=clock,
         analyzer=analyzer if analyzer is not None else default_analyzer(settings),
+        notifications=notifications if notifications is not None else _notifications(settings),
     )
+
+
+def _notifications(settings: Settings) -> Notifications | None:
+    from bridge.notify.service import default_notifications
+
+    return default_notifications(settings)
 
 
 def default_analyzer(settings: Settings) -> Analyzer | None:
@@ -134,6 +144,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.register_blueprint(export.blueprint)
     app.register_blueprint(ops.blueprint)
     app.register_blueprint(analysis.blueprint)
+    app.register_blueprint(notifications.blueprint)
     app.register_blueprint(github.blueprint)
     app.register_blueprint(pages.blueprint)
     return app

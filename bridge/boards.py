@@ -23,6 +23,7 @@ from typing import Any
 
 from bridge.domain import Request, Status
 from bridge.indexing import apps_of_issue, indexed_request
+from bridge.notify.emit import record_changes
 from bridge.ports import BoardShape, GitHubChanges, Job, ProjectRef, TrackerError
 from bridge.runtime import Runtime
 from bridge.settings import AppConfig, ProjectConfig, Settings
@@ -190,9 +191,7 @@ def apply_board_item(runtime: Runtime, payload: Mapping[str, Any]) -> None:
         for app in members
     ]
     if synced:
-        runtime.store.record_github_changes(
-            GitHubChanges(synced=synced), delivery_id=None, now=runtime.clock()
-        )
+        record_changes(runtime, GitHubChanges(synced=synced), delivery_id=None)
 
 
 # --------------------------------------------------------------------------- sync

@@ -42,6 +42,11 @@ def _parser() -> argparse.ArgumentParser:
     forget = commands.add_parser("forget", help="erase one person's personal data from the index")
     forget.add_argument("--email", required=True, metavar="ADDRESS", help="the person's address")
     forget.add_argument("--dry-run", action="store_true", help="count what would change only")
+    notifications = commands.add_parser(
+        "notifications", help="list recent webhook and SNS deliveries and their failures"
+    )
+    notifications.add_argument("--state", choices=("pending", "delivered", "failed"))
+    notifications.add_argument("--limit", type=int, default=50, help="at most this many")
     export = commands.add_parser("export", help="write aggregated vote data (JSON, JSONL, CSV)")
     export.add_argument("--app", action="append", default=[], metavar="ID", help="repeatable")
     export.add_argument("--format", default="json", metavar="json|jsonl|csv")
@@ -101,6 +106,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bridge.commands import run_forget
 
         return run_forget(settings, email=args.email, dry_run=args.dry_run, out=sys.stdout)
+    if args.command == "notifications":
+        from bridge.notify.report import run_notifications
+
+        return run_notifications(settings, state=args.state, limit=args.limit, out=sys.stdout)
     if args.command == "doctor":
         from bridge.doctor import run_doctor
 

@@ -18,6 +18,7 @@ from bridge.boards import add_to_board_job
 from bridge.domain import Request, Submission, belongs_to_app
 from bridge.indexing import indexed_request
 from bridge.logs import context
+from bridge.notify.emit import request_delivered
 from bridge.ports import IssueDraft, Job, OutcomeUnknownError, TrackedIssue, TrackerError
 from bridge.retry import retry_delay
 from bridge.runtime import Runtime
@@ -87,7 +88,8 @@ def _deliver(runtime: Runtime, submission_id: str) -> Submission | None:
         # Come back when due (on Lambda, rather than at the next scheduled sweep).
         runtime.queue.enqueue(deliver_job(submission_id), delay_seconds=delay)
         return store.get_submission(submission_id)
-    store.mark_delivered(submission_id, request_of(app, claimed, issue))
+    delivered = request_of(app, claimed, issue)
+    store.mark_delivered(submission_id, delivered)
     log.info(
         "submission %s delivered as %s#%d",
         submission_id,
@@ -95,6 +97,7 @@ def _deliver(runtime: Runtime, submission_id: str) -> Submission | None:
         issue.number,
         extra={"event": "delivered", "app": app.id, "number": issue.number},
     )
+    request_delivered(runtime, delivered)
     if app.project is not None:
         # The board is a follow-up: the request path spends one GitHub request.
         runtime.queue.enqueue(add_to_board_job(app.id, issue.number, issue.node_id))

@@ -23,6 +23,8 @@ from bridge.boards import (
 from bridge.delivery import DELIVER_SUBMISSION, deliver
 from bridge.duplicates import MERGE_DUPLICATE, merge_duplicate
 from bridge.logs import context
+from bridge.notify.emit import DELIVER_NOTIFICATION
+from bridge.notify.outbox import deliver_notification, sweep_notifications
 from bridge.ports import Job, TallyDue, TrackerError
 from bridge.privacy.retention import DROP_EXPIRED_PERSONAL_DATA, drop_expired_personal_data
 from bridge.runtime import Runtime
@@ -85,6 +87,7 @@ HANDLERS: dict[str, Callable[[Runtime, dict[str, Any]], None]] = {
     ANALYSE_REQUEST: _analyse,
     POST_ANALYSIS: _post_analysis,
     DROP_EXPIRED_PERSONAL_DATA: drop_expired_personal_data,
+    DELIVER_NOTIFICATION: deliver_notification,
 }
 
 
@@ -124,13 +127,14 @@ def _outcome(outcome: str, started: float) -> dict[str, object]:
 
 
 def sweep(runtime: Runtime) -> int:
-    """One pass of the worker between jobs: the outbox, then due tallies.
+    """One pass of the worker between jobs: the outbox, due tallies, due event deliveries.
 
     Returns how many submissions were attempted (the caller sweeps again at once
     while that is a full batch).
     """
     attempted = sweep_outbox(runtime)
     write_tallies(runtime)
+    sweep_notifications(runtime)
     return attempted
 
 

@@ -15,6 +15,7 @@ from bridge.domain import AnalysisRecord, Request, SortOrder, Status, Submission
 
 if TYPE_CHECKING:
     from bridge.analysis.model import Analysis, AnalysisInput
+    from bridge.notify.model import NotificationDelivery
     from bridge.privacy.forget import ForgetReport
 
 # --------------------------------------------------------------------------- errors
@@ -334,6 +335,31 @@ class IndexStore(Protocol):
 
     def read_counter(self, key: str) -> int:
         """A counter's value; 0 when it was never added to."""
+
+    # -- outgoing events (bridge.notify)
+
+    def claim_event(self, key: str, *, now: datetime, expires_at: datetime) -> bool:
+        """Claim an event's key for every process; False while a live claim holds it."""
+
+    def add_notification(self, delivery: NotificationDelivery) -> bool:
+        """Store a new delivery; False when one with its id exists."""
+
+    def claim_notification(
+        self, delivery_id: str, *, now: datetime, lease_until: datetime
+    ) -> NotificationDelivery | None:
+        """Lease a pending delivery that is due for one attempt: its next attempt moves
+        to ``lease_until``. None when it is not pending, not due, or leased."""
+
+    def save_notification(self, delivery: NotificationDelivery) -> None:
+        """Record an attempt's outcome (state, attempts, error, next attempt)."""
+
+    def due_notifications(self, *, now: datetime, limit: int) -> Sequence[str]:
+        """Ids of pending deliveries whose next attempt is due."""
+
+    def recent_notifications(
+        self, *, limit: int, state: str | None = None
+    ) -> Sequence[NotificationDelivery]:
+        """The latest deliveries, newest first; only those in ``state`` when given."""
 
 
 # --------------------------------------------------------------------------- issue tracker

@@ -5,10 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from bridge.pacing import ContentPacer
 from bridge.ports import Analyzer, IndexStore, IssueTracker, JobQueue
 from bridge.settings import Settings
+
+if TYPE_CHECKING:
+    from bridge.notify.service import Notifications
 
 
 @dataclass(frozen=True)
@@ -23,3 +27,5 @@ class Runtime:
     clock: Callable[[], datetime]
     # None while [analysis] model_id is unset: analysis is off.
     analyzer: Analyzer | None = None
+    # None while no app has webhooks and no SNS topic is configured.
+    notifications: Notifications | None = None

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bridge.domain import DEFAULT_BOARD_STATUS_OPTIONS, Status
+from bridge.notify.config import AppNotifyConfig
 from bridge.secrets import SecretResolver
 
 DEFAULT_CONFIG_PATH = "featurebridge.toml"
@@ -60,6 +61,8 @@ class ServerSettings(_Strict):
     # A delivery holds its submission this long; a worker that dies mid-delivery
     # delays that submission by as much. Longer than a few GitHub calls can take.
     delivery_lease_seconds: Annotated[int, Field(ge=2, le=3600)] = 120
+    # Outgoing webhooks may reach loopback and private addresses (tests, intranets).
+    allow_private_webhook_targets: bool = False
     rate_limits: RateLimits = RateLimits()
 
     @field_validator("public_url")
@@ -147,6 +150,7 @@ class AppConfig(_Strict):
     # The analysis picks one of these; empty means the default set.
     categories: list[Annotated[str, Field(min_length=1, max_length=50)]] = []
     analysis: AppAnalysisConfig = AppAnalysisConfig()
+    notify: AppNotifyConfig = AppNotifyConfig()
 
     @field_validator("allowed_origins")
     @classmethod
@@ -244,6 +248,8 @@ class Settings(BaseModel):
     store_url: str = DEFAULT_STORE_URL
     # The SQS job queue of the Lambda deployment; None under `serve` (a worker thread).
     queue_url: str | None = None
+    # The stack's SNS topic of domain events; None: no topic (the default under `serve`).
+    events_topic_arn: str | None = None
     github: GitHubSettings = GitHubSettings()
     secrets: SecretResolver
 
@@ -288,6 +294,7 @@ class Settings(BaseModel):
             apps=tuple(file_config.apps),
             store_url=env.get("FEATUREBRIDGE_STORE") or DEFAULT_STORE_URL,
             queue_url=env.get("FEATUREBRIDGE_QUEUE_URL") or None,
+            events_topic_arn=env.get("FEATUREBRIDGE_EVENTS_TOPIC_ARN") or None,
             github=GitHubSettings(
                 api_url=(env.get("GITHUB_API_URL") or DEFAULT_API_URL).rstrip("/"),
                 app_id=env.get("GITHUB_APP_ID") or None,

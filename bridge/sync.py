@@ -18,6 +18,7 @@ from bridge.boards import board_options
 from bridge.domain import Request, SortOrder, Status
 from bridge.duplicates import merge_job
 from bridge.indexing import KEEP, indexed_request
+from bridge.notify.emit import record_changes
 from bridge.ports import GitHubChanges, ListQuery
 from bridge.runtime import Runtime
 from bridge.settings import AppConfig
@@ -121,4 +122,4 @@ def sync_all(
 
 def _apply(runtime: Runtime, changes: GitHubChanges, dry_run: bool) -> None:
     if changes and not dry_run:
-        runtime.store.record_github_changes(changes, delivery_id=None, now=runtime.clock())
+        record_changes(runtime, changes, delivery_id=None)

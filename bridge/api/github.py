@@ -12,6 +12,7 @@ from bridge.api.access import runtime
 from bridge.api.body import read_raw
 from bridge.api.errors import ApiError
 from bridge.logs import bind
+from bridge.notify.emit import record_changes
 from bridge.untrusted import loads
 
 if TYPE_CHECKING:
@@ -83,7 +84,7 @@ def receive() -> tuple[Response, int]:
         raise ApiError(
             "validation_failed", f"{name}.{event.action}: payload not understood: {error}"
         ) from error
-    applied = rt.store.record_github_changes(changes, delivery_id=delivery_id, now=rt.clock())
+    applied = record_changes(rt, changes, delivery_id=delivery_id)
     if applied:
         for job in follow_ups(rt, event):
             rt.queue.enqueue(job)

@@ -24,6 +24,7 @@ from bridge.api.models import (
     SyncQueuedOut,
     WebhookAnswerOut,
 )
+from bridge.api.notifications import NotificationList, NotificationParams
 from bridge.api.ops import Health
 from bridge.api.requests import IDEMPOTENCY_KEY_PATTERN
 from bridge.api.write_models import (
@@ -305,6 +306,18 @@ OPERATIONS: tuple[Operation, ...] = (
         "app, 503 while GitHub is not configured.",
         operator=True,
         errors=(401, 404, 503),
+    ),
+    Operation(
+        "get",
+        "/v1/notifications",
+        "Recent deliveries of outgoing events and their failures (operator)",
+        {200: NotificationList},
+        query=NotificationParams,
+        tags=("ops",),
+        description="Webhook and SNS deliveries, newest first; `state=failed` lists those "
+        "that were refused (a private or metadata target) or failed for 25 hours.",
+        operator=True,
+        errors=(400, 401),
     ),
     Operation(
         "post",

@@ -13,6 +13,7 @@ from bridge.api.cors import install_cors, refuse_foreign_origin
 from bridge.api.errors import ApiError, fields_of
 from bridge.api.voting import voter_of
 from bridge.domain import Request, Vote, accepts_votes
+from bridge.notify.emit import vote_recorded
 from bridge.ports import TALLY_INTERVAL
 from bridge.settings import AppConfig
 
@@ -90,6 +91,7 @@ def vote(app_id: str, number: int) -> Response:
     if result is None:
         raise ApiError("not_found", f"no request #{number} in app {found.app!r}")
     _tally_later(result[1])
+    vote_recorded(rt, result[0], new=result[1])
     return _answer(result[0], True)
 
 

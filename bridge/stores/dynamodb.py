@@ -33,6 +33,7 @@ from bridge.stores.codec import export_cursor, export_position
 from bridge.stores.dynamodb_analysis import AnalysisMixin
 from bridge.stores.dynamodb_client import CapacityMeter, Table, names
 from bridge.stores.dynamodb_github import GitHubMixin
+from bridge.stores.dynamodb_notify import NotifyMixin
 from bridge.stores.dynamodb_outbox import OutboxMixin
 from bridge.stores.dynamodb_privacy import PrivacyMixin
 from bridge.stores.dynamodb_similar import SimilarMixin
@@ -51,7 +52,7 @@ MAX_EVALUATED = 1000
 
 
 class DynamoDBStore(
-    OutboxMixin, GitHubMixin, VotesMixin, AnalysisMixin, SimilarMixin, PrivacyMixin
+    OutboxMixin, GitHubMixin, VotesMixin, AnalysisMixin, SimilarMixin, PrivacyMixin, NotifyMixin
 ):
     """IndexStore over one DynamoDB table (see :func:`dynamodb_table.create_table`).
 

@@ -27,6 +27,7 @@ from bridge.ports import (
 from bridge.stores.codec import export_cursor, export_position
 from bridge.stores.sqlite_analysis import AnalysisMixin
 from bridge.stores.sqlite_base import SQLiteBase
+from bridge.stores.sqlite_notify import NotifyMixin
 from bridge.stores.sqlite_outbox import OutboxMixin
 from bridge.stores.sqlite_privacy import PrivacyMixin
 from bridge.stores.sqlite_rows import (
@@ -55,7 +56,9 @@ _ORDER: dict[SortOrder, tuple[str, str]] = {
 _BRIDGE_OWNED = "source, submission_id, bridge_votes, weighted_votes, updated_at"
 
 
-class SQLiteStore(OutboxMixin, VotesMixin, AnalysisMixin, SimilarMixin, PrivacyMixin, SQLiteBase):
+class SQLiteStore(
+    OutboxMixin, VotesMixin, AnalysisMixin, SimilarMixin, PrivacyMixin, NotifyMixin, SQLiteBase
+):
     """IndexStore over one SQLite database file."""
 
     # ------------------------------------------------------------------ requests

@@ -180,4 +180,30 @@ MIGRATIONS: tuple[str, ...] = (
             COALESCE(json_extract(submissions.content, '$.description'), '')
         FROM requests LEFT JOIN submissions ON submissions.id = requests.submission_id;
     """,
+    # outgoing events (issue 20): each event's key claimed once, and one delivery per
+    # event and target (ids sort by creation; pending ones are found by their next attempt).
+    """
+    CREATE TABLE event_claims (
+        key TEXT PRIMARY KEY,
+        expires_at REAL NOT NULL
+    );
+    CREATE INDEX event_claims_expiry ON event_claims (expires_at);
+    CREATE TABLE notifications (
+        id TEXT PRIMARY KEY,
+        event_id TEXT NOT NULL,
+        app TEXT NOT NULL,
+        event TEXT NOT NULL,
+        target TEXT NOT NULL,
+        destination TEXT NOT NULL,
+        body TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        next_attempt_at REAL NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        state TEXT NOT NULL,
+        last_error TEXT,
+        last_attempt_at REAL
+    );
+    CREATE INDEX notifications_due ON notifications (next_attempt_at) WHERE state = 'pending';
+    CREATE INDEX notifications_state ON notifications (state, id);
+    """,
 )
