@@ -64,6 +64,15 @@ def check(settings: Settings) -> list[Finding]:
                 findings.append(
                     Finding(False, f"app {app.id}", f"{variable} is not set ({purpose} refused)")
                 )
+        for hook in app.notify.webhooks:
+            if hook.secret_env and not settings.secrets.is_set(hook.secret_env):
+                findings.append(
+                    Finding(
+                        False,
+                        f"app {app.id}",
+                        f"{hook.secret_env} is not set (the webhook to {hook.host} waits)",
+                    )
+                )
     findings.extend(shared_secret_findings(settings))
     return findings
 

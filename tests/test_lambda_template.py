@@ -313,3 +313,27 @@ def test_the_worker_may_invoke_exactly_the_configured_model(
         if "Condition" in statement:
             arn = statement["Condition"]["StringEquals"]["bedrock:InferenceProfileArn"]
             assert arn == expected[0]
+
+
+def test_the_events_topic_is_encrypted_and_only_the_worker_publishes(
+    template: dict[str, Any],
+) -> None:
+    (topic_name,) = resources_of(template, "AWS::SNS::Topic")
+    topic = template["Resources"][topic_name]
+    assert topic["Properties"]["KmsMasterKeyId"] == "alias/aws/sns"
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["FEATUREBRIDGE_EVENTS_TOPIC_ARN"] == {"Ref": topic_name}
+    functions = resources_of(template, "AWS::Serverless::Function")
+    publishers = [
+        name
+        for name, function in functions.items()
+        if {"Ref": "EventsPublishPolicy"} in function["Properties"]["Policies"]
+    ]
+    assert publishers == ["WorkerFunction"]
+    (policy,) = resources_of(template, "AWS::SNS::TopicPolicy").values()
+    deny = policy["Properties"]["PolicyDocument"]["Statement"][0]
+    assert deny["Effect"] == "Deny"
+    assert deny["Condition"]["ArnNotEquals"]["aws:PrincipalArn"] == {
+        "Fn::GetAtt": ["WorkerFunctionRole", "Arn"]
+    }
+    assert template["Outputs"]["EventsTopicArn"]["Value"] == {"Ref": topic_name}

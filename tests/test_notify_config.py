@@ -69,3 +69,24 @@ def test_the_same_receiver_twice_is_refused(make_settings: Callable[..., Setting
 def test_the_topic_comes_from_the_environment(make_settings: Callable[..., Settings]) -> None:
     arn = "arn:aws:sns:us-east-1:123456789012:featurebridge-events"
     assert make_settings(APP, FEATUREBRIDGE_EVENTS_TOPIC_ARN=arn).events_topic_arn == arn
+
+
+def test_doctor_reports_a_webhook_whose_secret_is_not_set(
+    make_settings: Callable[..., Settings],
+) -> None:
+    from bridge.doctor import check
+
+    hook = """
+[[apps.notify.webhooks]]
+url = "https://tools.example.com/featurebridge"
+format = "json"
+secret_env = "MOBILE_WEBHOOK_SECRET"
+"""
+    findings = check(make_settings(APP + hook))
+    assert any(
+        not f.ok
+        and f.detail == "MOBILE_WEBHOOK_SECRET is not set (the webhook to tools.example.com waits)"
+        for f in findings
+    )
+    given = check(make_settings(APP + hook, MOBILE_WEBHOOK_SECRET="x" * 32))
+    assert not any("MOBILE_WEBHOOK_SECRET" in f.detail for f in given)

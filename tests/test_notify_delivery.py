@@ -18,26 +18,21 @@ import pytest
 from flask.testing import FlaskClient
 
 from bridge.app import build_runtime, create_app
-from bridge.delivery import deliver
-from bridge.domain import Source, SubmissionContent
-from bridge.jobs import run_job
-from bridge.notify.emit import DELIVER_NOTIFICATION, notification_job, record_changes
+from bridge.notify.emit import DELIVER_NOTIFICATION, record_changes
 from bridge.notify.outbox import RETRY_WINDOW
 from bridge.notify.report import run_notifications
 from bridge.ports import GitHubChanges
 from bridge.runtime import Runtime
 from bridge.settings import Settings
 from bridge.stores.sqlite import SQLiteStore
-from bridge.submissions import accept
 from bridge.sync import sync_all
 from tests.fakes import FakeClock, FakeTracker, RecordingQueue
+from tests.notify_support import EMAIL, PERSON, file_request, settle
 from tests.voter_tokens import mint
 from tests.webhook_receiver import Receiver, running_receiver
 
 README = Path(__file__).parent.parent / "README.md"
 SECRET = "hook-signing-secret-of-the-tests"
-EMAIL = "ada@example.com"
-PERSON = "Ada Lovelace"
 
 CONFIG = """
 [server]
@@ -103,36 +98,6 @@ def client(rt: Runtime) -> Iterator[FlaskClient]:
     flask_app = create_app(rt.settings, rt)
     yield flask_app.test_client()
     flask_app.extensions["featurebridge.inline"].shutdown()
-
-
-def file_request(rt: Runtime, title: str = "Dark mode") -> int:
-    """A submission (with its submitter's email and name) delivered as an issue."""
-    app = rt.settings.app("mobile")
-    assert app is not None
-    content = SubmissionContent(title=title, email=EMAIL, name=PERSON)
-    submission, _ = accept(
-        rt, app, content, source=Source.WIDGET, idempotency_key=None, body_fingerprint=""
-    )
-    delivered = deliver(rt, submission.id)
-    assert delivered is not None
-    assert delivered.number is not None
-    return delivered.number
-
-
-def settle(rt: Runtime, clock: FakeClock, *, within: timedelta = timedelta(hours=30)) -> None:
-    """Run deliveries as the worker would, jumping the clock to each next due attempt."""
-    end = clock() + within
-    while clock() < end:
-        due = rt.store.due_notifications(now=clock(), limit=100)
-        for delivery_id in due:
-            run_job(rt, notification_job(delivery_id))
-        if due:
-            continue
-        pending = rt.store.recent_notifications(limit=200, state="pending")
-        if not pending:
-            return
-        wait = min(item.next_attempt_at for item in pending) - clock()
-        clock.advance(max(wait.total_seconds(), 0.001))
 
 
 def events_of(receiver: Receiver) -> list[dict[str, Any]]:
