@@ -11,6 +11,7 @@ import logging
 from dataclasses import replace
 
 from bridge.domain import Status
+from bridge.notify.emit import votes_moved
 from bridge.ports import GitHubChanges, Job
 from bridge.runtime import Runtime
 
@@ -47,6 +48,7 @@ def merge_duplicate(runtime: Runtime, app_id: str, number: int) -> int | None:
         return None
     now = runtime.clock()
     moved = runtime.store.move_votes(app.id, number, original, now=now)
+    votes_moved(runtime, app.id, original, gained=moved)
     marked = runtime.store.get_request(app.id, number)
     if marked is not None:
         runtime.store.record_github_changes(

@@ -18,6 +18,8 @@ import pytest
 from flask.testing import FlaskClient
 
 from bridge.app import build_runtime, create_app
+from bridge.domain import Status
+from bridge.duplicates import merge_duplicate
 from bridge.notify.emit import DELIVER_NOTIFICATION, record_changes
 from bridge.notify.outbox import RETRY_WINDOW
 from bridge.notify.report import run_notifications
@@ -370,3 +372,30 @@ def test_no_body_of_the_run_holds_an_email_or_a_name(
     for body in bodies:
         assert "@" not in body
         assert PERSON not in body
+
+
+def test_voters_moved_from_a_duplicate_pass_the_originals_milestones(
+    rt: Runtime,
+    clock: FakeClock,
+    client: FlaskClient,
+    receivers: tuple[Receiver, Receiver],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    original, duplicate = file_request(rt, "Dark mode"), file_request(rt, "Night theme")
+    for voter in range(8):
+        token = mint(sub=f"user-{voter}", iat=int(clock().timestamp()))
+        client.post(f"/v1/apps/mobile/requests/{duplicate}/votes", json={"voter_token": token})
+    tracker = rt.tracker
+    assert isinstance(tracker, FakeTracker)
+    monkeypatch.setattr(tracker, "canonical_issue", lambda repo, number: (repo, original))
+    marked = rt.store.get_request("mobile", duplicate)
+    assert marked is not None
+    rt.store.upsert_request(replace(marked, status=Status.DUPLICATE))
+    assert merge_duplicate(rt, "mobile", duplicate) == original  # 1 + 9 voters: 10
+    settle(rt, clock)
+    passed = [
+        (e["request"]["number"], e["milestone"])
+        for e in events_of(receivers[0])
+        if e["type"] == "vote.milestone"
+    ]
+    assert passed == [(original, 10)]

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import ipaddress
+import ssl
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -127,3 +130,55 @@ def test_a_refused_connection_is_a_delivery_error() -> None:
     poster = SafeWebhookPoster(allow_private=True)
     with pytest.raises(DeliveryError, match="ConnectError"):
         poster.post(url, b"{}", {})
+
+
+def _certificate(tmp_path: Path, name: str) -> tuple[Path, Path]:
+    """A self-signed certificate for ``name`` and its key, as PEM files."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+def test_over_tls_the_checked_address_is_reached_under_the_urls_name(tmp_path: Path) -> None:
+    cert, key = _certificate(tmp_path, "receiver.test")
+    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server.load_cert_chain(cert, key)
+    trust = ssl.create_default_context(cafile=str(cert))
+    with running_receiver(tls=server) as receiver:
+        port = receiver.url.split(":")[2].split("/")[0]
+        resolve = Resolver({"receiver.test": ["127.0.0.1"], "other.test": ["127.0.0.1"]})
+        poster = SafeWebhookPoster(allow_private=True, resolver=resolve, trust=trust)
+        poster.post(f"https://receiver.test:{port}/hooks/feedback", b"{}", {})
+        # The same address under a name the certificate does not carry: refused by TLS.
+        with pytest.raises(DeliveryError, match="ConnectError"):
+            poster.post(f"https://other.test:{port}/hooks/feedback", b"{}", {})
+        poster.close()
+    (post,) = receiver.accepted
+    assert post.headers["Host"] == f"receiver.test:{port}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,8 +31,9 @@ class Receiver:
 
 
 @contextmanager
-def running_receiver(**options: object) -> Iterator[Receiver]:
-    """Serve a :class:`Receiver` on 127.0.0.1 with a free port until the block ends."""
+def running_receiver(tls: ssl.SSLContext | None = None, **options: object) -> Iterator[Receiver]:
+    """Serve a :class:`Receiver` on 127.0.0.1 with a free port until the block ends
+    (over TLS with ``tls``, a server context)."""
     receiver = Receiver(**options)  # type: ignore[arg-type]
     lock = threading.Lock()
 
@@ -62,7 +64,11 @@ def running_receiver(**options: object) -> Iterator[Receiver]:
             """Quiet: the suite's logs are checked for what they hold."""
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    receiver.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/feedback"
+    scheme = "http"
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
+        scheme = "https"
+    receiver.url = f"{scheme}://127.0.0.1:{server.server_address[1]}/hooks/feedback"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

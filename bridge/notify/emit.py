@@ -102,6 +102,16 @@ def vote_recorded(runtime: Runtime, request: Request, *, new: bool) -> None:
         announce(runtime, milestone_events(request, request.total_votes - 1, now))
 
 
+def votes_moved(runtime: Runtime, app_id: str, number: int, *, gained: int) -> None:
+    """A duplicate's voters moved to request ``number``: milestones it passed."""
+    if runtime.notifications is None or gained <= 0:
+        return
+    request = runtime.store.get_request(app_id, number)
+    if request is not None:
+        now = runtime.clock()
+        announce(runtime, milestone_events(request, request.total_votes - gained, now))
+
+
 def record_changes(runtime: Runtime, changes: GitHubChanges, *, delivery_id: str | None) -> bool:
     """Apply changes from GitHub (``IndexStore.record_github_changes``) and announce them.
 

@@ -10,6 +10,7 @@ another host's request).
 
 from __future__ import annotations
 
+import ssl
 import threading
 from typing import TYPE_CHECKING
 
@@ -32,8 +33,11 @@ class SafeWebhookPoster:
         allow_private: bool = False,
         resolver: Resolver = system_resolver,
         timeout: float = TIMEOUT_SECONDS,
+        trust: ssl.SSLContext | None = None,
     ) -> None:
         self.allow_private = allow_private
+        # The certificates trusted; None: the system's (certifi's) roots.
+        self._trust = trust
         self._resolver = resolver
         self._timeout = timeout
         self._client: httpx.Client | None = None
@@ -47,6 +51,7 @@ class SafeWebhookPoster:
 
                     self._client = httpx.Client(
                         timeout=httpx.Timeout(self._timeout),
+                        verify=self._trust if self._trust is not None else True,
                         follow_redirects=False,
                         trust_env=False,
                         limits=httpx.Limits(max_keepalive_connections=0),
