@@ -3,6 +3,7 @@ and SQS over HTTP, and the GitHub double over loopback as a GitHub App."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -51,6 +52,14 @@ def test_submission_through_http_sqs_and_worker_to_github_and_dynamodb(
         "sqs", endpoint_url=moto_endpoint, region_name="us-east-1"
     )
     queue_url = sqs.create_queue(QueueName="featurebridge-e2e")["QueueUrl"]
+    # The stack's events topic, with one subscriber queue.
+    sns = botocore.session.get_session().create_client(
+        "sns", endpoint_url=moto_endpoint, region_name="us-east-1"
+    )
+    topic = sns.create_topic(Name="featurebridge-e2e-events")["TopicArn"]
+    subscriber = sqs.create_queue(QueueName="featurebridge-e2e-subscriber")["QueueUrl"]
+    subscriber_arn = sqs.get_queue_attributes(QueueUrl=subscriber, AttributeNames=["QueueArn"])
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=subscriber_arn["Attributes"]["QueueArn"])
     github_double.add_installation("acme", repos=["acme/mobile"])
     (tmp_path / "featurebridge.toml").write_text(CONFIG)
     with github_double.serve() as github_url:
@@ -62,6 +71,8 @@ def test_submission_through_http_sqs_and_worker_to_github_and_dynamodb(
             "FEATUREBRIDGE_QUEUE_URL": queue_url,
             "AWS_ENDPOINT_URL_DYNAMODB": moto_endpoint,
             "AWS_ENDPOINT_URL_SQS": moto_endpoint,
+            "AWS_ENDPOINT_URL_SNS": moto_endpoint,
+            "FEATUREBRIDGE_EVENTS_TOPIC_ARN": topic,
             "GITHUB_API_URL": github_url,
             "GITHUB_APP_ID": str(github_double.app_id),
             "GITHUB_APP_PRIVATE_KEY": github_double.private_key_pem,
@@ -81,6 +92,18 @@ def test_submission_through_http_sqs_and_worker_to_github_and_dynamodb(
 
         [issue] = github_double.issues("acme/mobile")
         assert submission_id in issue["body"]
+        # The delivery queued request.created's SNS delivery: the worker publishes it.
+        messages = sqs.receive_message(
+            QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1
+        )
+        [message] = messages["Messages"]
+        failures = entries.worker.handler(sqs_event(message["Body"]), FakeContext())
+        assert failures == {"batchItemFailures": []}
+        [published] = sqs.receive_message(QueueUrl=subscriber, WaitTimeSeconds=1)["Messages"]
+        envelope = json.loads(published["Body"])
+        assert envelope["MessageAttributes"]["event"]["Value"] == "request.created"
+        assert envelope["MessageAttributes"]["app"]["Value"] == "mobile"
+        assert json.loads(envelope["Message"])["request"]["number"] == issue["number"]
         listed = entries.http.handler(apigw_event("list_requests"), FakeContext())
         assert listed["statusCode"] == 200
         [item] = response_json(listed)["items"]
@@ -99,3 +122,5 @@ def test_submission_through_http_sqs_and_worker_to_github_and_dynamodb(
         assert scheduled is None or isinstance(scheduled, dict)
         assert len(github_double.issues("acme/mobile")) == 1
     sqs.delete_queue(QueueUrl=queue_url)
+    sqs.delete_queue(QueueUrl=subscriber)
+    sns.delete_topic(TopicArn=topic)
