@@ -32,7 +32,7 @@ from bridge.api.request_log import install_request_log
 from bridge.inline import InlineDelivery
 from bridge.pacing import Budget, ContentPacer, Pacer, SharedPacer
 from bridge.runtime import Runtime
-from bridge.settings import Settings
+from bridge.settings import ConfigError, Settings
 from bridge.stores import open_store
 from bridge.timeutil import utcnow
 from bridge.tracking import build_tracker
@@ -40,7 +40,7 @@ from bridge.tracking import build_tracker
 if TYPE_CHECKING:
     from bridge.domain import Submission
     from bridge.notify.service import Notifications
-    from bridge.ports import Analyzer, IndexStore, IssueTracker, JobQueue
+    from bridge.ports import Analyzer, Embedder, IndexStore, IssueTracker, JobQueue, VectorIndex
 
 
 def build_runtime(
@@ -52,6 +52,8 @@ def build_runtime(
     clock: Callable[[], datetime] = utcnow,
     analyzer: Analyzer | None = None,
     notifications: Notifications | None = None,
+    embedder: Embedder | None = None,
+    vectors: VectorIndex | None = None,
 ) -> Runtime:
     """Build each adapter from settings unless the caller supplies it."""
     budget = Budget(
@@ -59,6 +61,7 @@ def build_runtime(
         per_hour=settings.server.github_writes_per_hour,
     )
     store = store if store is not None else open_store(settings.store_url)
+    embedder = embedder if embedder is not None else default_embedder(settings)
     pacer: ContentPacer
     if settings.store_url.startswith("dynamodb://"):
         # Several processes (Lambda environments) share the installation's budget.
@@ -69,6 +72,7 @@ def build_runtime(
         )
     else:
         pacer = Pacer(budget, clock=lambda: clock().timestamp())
+    vectors = vectors if vectors is not None else default_vectors(settings, embedder)
     return Runtime(
         settings=settings,
         store=store,
@@ -78,6 +82,9 @@ def build_runtime(
         clock=clock,
         analyzer=analyzer if analyzer is not None else default_analyzer(settings),
         notifications=notifications if notifications is not None else _notifications(settings),
+        # Embeddings are used where their vectors can be kept, else not at all.
+        embedder=embedder if vectors is not None else None,
+        vectors=vectors,
     )
 
 
@@ -94,6 +101,38 @@ def default_analyzer(settings: Settings) -> Analyzer | None:
     from bridge.analysis.bedrock import BedrockAnalyzer
 
     return BedrockAnalyzer(settings.analysis)
+
+
+def default_embedder(settings: Settings) -> Embedder | None:
+    """Bedrock when ``[analysis] embedding_model_id`` is set; its client is built on first use."""
+    if not settings.analysis.embedding_model_id:
+        return None
+    from bridge.embeddings.bedrock import BedrockEmbedder
+
+    return BedrockEmbedder(settings.analysis)
+
+
+def default_vectors(settings: Settings, embedder: Embedder | None) -> VectorIndex | None:
+    """S3 Vectors where ``FEATUREBRIDGE_VECTORS`` names an index, else the SQLite index's file;
+    None while embeddings are off (or on DynamoDB without an S3 Vectors index)."""
+    if embedder is None:
+        return None
+    if settings.vectors_url:
+        from bridge.embeddings.s3vectors import S3Vectors, parse_url
+
+        try:
+            return S3Vectors(*parse_url(settings.vectors_url))
+        except ValueError as error:
+            raise ConfigError(f"FEATUREBRIDGE_VECTORS: {error}") from error
+    if not settings.store_url.startswith("sqlite:///"):
+        return None
+    from bridge.embeddings.sqlite import SQLiteVectors
+
+    return SQLiteVectors(
+        settings.store_url.removeprefix("sqlite:///"),
+        key=embedder.key,
+        dimensions=settings.analysis.embedding_dimensions,
+    )
 
 
 def default_queue(settings: Settings) -> JobQueue:

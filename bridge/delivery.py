@@ -16,6 +16,7 @@ from datetime import timedelta
 from bridge.analysis.queueing import analysis_job
 from bridge.boards import add_to_board_job
 from bridge.domain import Request, Submission, belongs_to_app
+from bridge.embeddings.queueing import embed_job
 from bridge.indexing import indexed_request
 from bridge.logs import context
 from bridge.notify.emit import request_delivered
@@ -104,6 +105,9 @@ def _deliver(runtime: Runtime, submission_id: str) -> Submission | None:
     if runtime.analyzer is not None and app.analysis.enabled:
         # The analysis is a follow-up too: never on the submitter's request path.
         runtime.queue.enqueue(analysis_job(app.id, issue.number))
+    if runtime.embedder is not None:
+        # Its vector makes it findable by meaning (bridge.similar.search).
+        runtime.queue.enqueue(embed_job(app.id, issue.number))
     return store.get_submission(submission_id)
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from bridge.boards import BOARD_ACTIONS, board_item_jobs, new_issue_jobs
 from bridge.duplicates import merge_job
+from bridge.embeddings.queueing import embed_job
 from bridge.indexing import apps_of_issue, indexed_request
 from bridge.ports import GitHubChanges, InstallationChange, Job
 from bridge.runtime import Runtime
@@ -191,6 +192,26 @@ def board_item_changed(runtime: Runtime, event: WebhookEvent) -> GitHubChanges:
 
 def follow_ups(runtime: Runtime, event: WebhookEvent) -> list[Job]:
     """Slow work an event calls for, queued once its changes are applied."""
+    return [*_follow_ups(runtime, event), *_embed_jobs(runtime, event)]
+
+
+def _embed_jobs(runtime: Runtime, event: WebhookEvent) -> list[Job]:
+    """An issue opened on GitHub, or whose title or body changed, is embedded again."""
+    if runtime.embedder is None or event.name != "issues" or event.repo is None:
+        return []
+    changes = event.payload.get("changes")
+    edited = isinstance(changes, Mapping) and bool({"title", "body"} & set(changes))
+    if event.action != "opened" and not (event.action == "edited" and edited):
+        return []
+    issue = _mapping(event.payload, "issue")
+    labels = _label_names(issue)
+    return [
+        embed_job(app.id, int(issue["number"]))
+        for app in apps_of_issue(runtime.settings.apps, event.repo, labels)
+    ]
+
+
+def _follow_ups(runtime: Runtime, event: WebhookEvent) -> list[Job]:
     if event.name == "projects_v2_item":
         return board_item_jobs(runtime.settings, event.action, event.payload)
     if (event.name, event.action) == ("issues", "opened") and event.repo is not None:
@@ -200,14 +221,18 @@ def follow_ups(runtime: Runtime, event: WebhookEvent) -> list[Job]:
     issue = event.payload.get("issue")
     if not isinstance(issue, Mapping) or issue.get("state_reason") != "duplicate":
         return []
-    labels = tuple(
-        str(label.get("name")) for label in issue.get("labels") or () if isinstance(label, Mapping)
-    )
+    labels = _label_names(issue)
     number = int(issue["number"])
     return [
         merge_job(app.id, number)
         for app in apps_of_issue(runtime.settings.apps, event.repo, labels)
     ]
+
+
+def _label_names(issue: Mapping[str, Any]) -> tuple[str, ...]:
+    return tuple(
+        str(label.get("name")) for label in issue.get("labels") or () if isinstance(label, Mapping)
+    )
 
 
 def _mapping(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:

@@ -22,6 +22,7 @@ from bridge.boards import (
 )
 from bridge.delivery import DELIVER_SUBMISSION, deliver
 from bridge.duplicates import MERGE_DUPLICATE, merge_duplicate
+from bridge.embeddings.queueing import EMBED_REQUEST
 from bridge.logs import context
 from bridge.notify.emit import DELIVER_NOTIFICATION
 from bridge.notify.outbox import deliver_notification, sweep_notifications
@@ -69,6 +70,14 @@ def _analyse(runtime: Runtime, payload: dict[str, Any]) -> None:
     )
 
 
+def _embed(runtime: Runtime, payload: dict[str, Any]) -> None:
+    from bridge.embeddings.job import embed_request
+
+    embed_request(
+        runtime, str(payload["app"]), int(payload["number"]), attempts=int(payload["attempts"])
+    )
+
+
 def _post_analysis(runtime: Runtime, payload: dict[str, Any]) -> None:
     from bridge.analysis.job import post_analysis
 
@@ -86,6 +95,7 @@ HANDLERS: dict[str, Callable[[Runtime, dict[str, Any]], None]] = {
     WRITE_TALLIES: _write_due_tallies,
     ANALYSE_REQUEST: _analyse,
     POST_ANALYSIS: _post_analysis,
+    EMBED_REQUEST: _embed,
     DROP_EXPIRED_PERSONAL_DATA: drop_expired_personal_data,
     DELIVER_NOTIFICATION: deliver_notification,
 }

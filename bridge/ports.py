@@ -238,6 +238,10 @@ class IndexStore(Protocol):
     def described(self, app: str) -> set[int]:
         """Numbers of the app's requests whose index holds a non-empty description."""
 
+    def description(self, app: str, number: int) -> str | None:
+        """The description the index keeps for one request ("" when it has none), or None
+        when the request is not in the index."""
+
     # -- personal data (featurebridge forget)
 
     def drop_personal_data(self, *, before: datetime) -> int:
@@ -579,3 +583,63 @@ class Analyzer(Protocol):
     def check_access(self) -> str:
         """One cheap call proving the model answers; returns what was reached."""
         ...
+
+
+# --------------------------------------------------------------------------- embeddings
+
+
+class EmbeddingUnavailableError(Exception):
+    """The embedding model is busy or down for now; try again later."""
+
+
+class EmbeddingRefusedError(Exception):
+    """The embedding model refused the call (access, validation, quota): retrying will not help."""
+
+
+@dataclass(frozen=True, slots=True)
+class Embedding:
+    """A text's vector (unit length) and what it cost in input tokens."""
+
+    vector: tuple[float, ...]
+    tokens: int
+
+
+class Embedder(Protocol):
+    """A model that turns text into a vector (Amazon Bedrock in production)."""
+
+    @property
+    def key(self) -> str:
+        """The model and dimensions: vectors under different keys are not comparable."""
+        ...
+
+    def embed(self, text: str) -> Embedding:
+        """The text's embedding; raises ``EmbeddingUnavailableError`` or
+        ``EmbeddingRefusedError``."""
+        ...
+
+
+class VectorStoreError(Exception):
+    """The vector index could not do what was asked (down, refused or misconfigured)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Neighbour:
+    """A request whose vector is near a query's: cosine similarity in −1–1."""
+
+    number: int
+    similarity: float
+
+
+class VectorIndex(Protocol):
+    """Each request's embedding, searched by cosine similarity within its app."""
+
+    def put(self, app: str, number: int, vector: Sequence[float]) -> None:
+        """Keep (or replace) the vector of one request; raises ``VectorStoreError``."""
+
+    def nearest(self, app: str, vector: Sequence[float], *, limit: int) -> list[Neighbour]:
+        """The app's ``limit`` requests nearest to ``vector``, nearest first; raises
+        ``VectorStoreError``."""
+        ...
+
+    def problem(self, dimensions: int) -> str | None:
+        """Why vectors of ``dimensions`` cannot be kept here, or None when they can."""

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bridge.pacing import ContentPacer
-from bridge.ports import Analyzer, IndexStore, IssueTracker, JobQueue
+from bridge.ports import Analyzer, Embedder, IndexStore, IssueTracker, JobQueue, VectorIndex
 from bridge.settings import Settings
 
 if TYPE_CHECKING:
@@ -29,3 +29,7 @@ class Runtime:
     analyzer: Analyzer | None = None
     # None while no app has webhooks and no SNS topic is configured.
     notifications: Notifications | None = None
+    # None while [analysis] embedding_model_id is unset (or no vector index is at hand):
+    # similar requests are lexical only.
+    embedder: Embedder | None = None
+    vectors: VectorIndex | None = None

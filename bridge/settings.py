@@ -250,6 +250,9 @@ class Settings(BaseModel):
     queue_url: str | None = None
     # The stack's SNS topic of domain events; None: no topic (the default under `serve`).
     events_topic_arn: str | None = None
+    # Where request vectors are kept: ``s3vectors://BUCKET/INDEX``; None keeps them in the
+    # SQLite index (on DynamoDB without it, similar requests stay lexical).
+    vectors_url: str | None = None
     github: GitHubSettings = GitHubSettings()
     secrets: SecretResolver
 
@@ -289,12 +292,15 @@ class Settings(BaseModel):
                     # The Lambda template sets it from the parameter its IAM grant names.
                     "model_id": env.get("FEATUREBRIDGE_ANALYSIS_MODEL_ID")
                     or file_config.analysis.model_id,
+                    "embedding_model_id": env.get("FEATUREBRIDGE_EMBEDDING_MODEL_ID")
+                    or file_config.analysis.embedding_model_id,
                 }
             ),
             apps=tuple(file_config.apps),
             store_url=env.get("FEATUREBRIDGE_STORE") or DEFAULT_STORE_URL,
             queue_url=env.get("FEATUREBRIDGE_QUEUE_URL") or None,
             events_topic_arn=env.get("FEATUREBRIDGE_EVENTS_TOPIC_ARN") or None,
+            vectors_url=env.get("FEATUREBRIDGE_VECTORS") or None,
             github=GitHubSettings(
                 api_url=(env.get("GITHUB_API_URL") or DEFAULT_API_URL).rstrip("/"),
                 app_id=env.get("GITHUB_APP_ID") or None,

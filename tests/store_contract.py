@@ -935,6 +935,17 @@ class StoreContract:
         )
         assert store.described("mobile") == {1, 3}
 
+    def test_description_reads_back_what_the_index_keeps(self, store: IndexStore) -> None:
+        store.upsert_request(replace(request(1), description="Easier on the eyes"))
+        store.upsert_request(request(2))  # a description not read here: None
+        assert store.description("mobile", 1) == "Easier on the eyes"
+        assert store.description("mobile", 2) == ""
+        assert store.description("mobile", 3) is None
+        assert store.description("web", 1) is None
+        edited = replace(request(1), description="Night mode", source=Source.GITHUB)
+        store.record_github_changes(GitHubChanges(synced=[edited]), delivery_id=None, now=T0)
+        assert store.description("mobile", 1) == "Night mode"
+
     # ---------------------------------------------------------------- forget
 
     def test_forget_erases_an_address_everywhere_and_keeps_the_votes(

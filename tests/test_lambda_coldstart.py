@@ -38,7 +38,12 @@ HEAVY = (
     "boto3",
     "s3transfer",
     "botocore",  # SQLite index, no queue: nothing of AWS is needed
+    "numpy",  # vectors on SQLite: loaded with the first search or embedding
+    "bridge.embeddings.job",
+    "bridge.similar.search",
 )
+# Embeddings configured (vectors in the SQLite index): a listing still loads none of them.
+EMBEDDINGS = '[analysis]\nembedding_model_id = "amazon.titan-embed-text-v2:0"\n'
 
 CHILD = """
 import gc, json, sys
@@ -55,10 +60,10 @@ print(json.dumps({{
 """
 
 
-def cold_start(tmp_path: Path, event: dict[str, object]) -> dict[str, object]:
+def cold_start(tmp_path: Path, event: dict[str, object], settings: str = "") -> dict[str, object]:
     config = tmp_path / "featurebridge.toml"
     config.write_text(
-        '[[apps]]\nid = "demo"\nname = "Demo"\nrepo = "acme/demo"\n'
+        settings + '[[apps]]\nid = "demo"\nname = "Demo"\nrepo = "acme/demo"\n'
         'labels = ["feature-request"]\npublic = true\n',
         encoding="utf-8",
     )
@@ -97,16 +102,18 @@ def event_for(path: str, query: str = "") -> dict[str, object]:
 
 
 @pytest.mark.parametrize(
-    ("path", "query", "models"),
+    ("path", "query", "models", "settings"),
     [
-        ("/healthz", "", False),  # Health is defined with its view
-        ("/v1/apps/demo/requests", "sort=top&limit=20", True),  # the read models only
+        ("/healthz", "", False, ""),  # Health is defined with its view
+        ("/v1/apps/demo/requests", "sort=top&limit=20", True, ""),  # the read models only
+        ("/healthz", "", False, EMBEDDINGS),
+        ("/v1/apps/demo/requests", "sort=top&limit=20", True, EMBEDDINGS),
     ],
 )
 def test_a_cold_start_loads_no_heavy_module(
-    tmp_path: Path, path: str, query: str, models: bool
+    tmp_path: Path, path: str, query: str, models: bool, settings: str
 ) -> None:
-    answer = cold_start(tmp_path, event_for(path, query))
+    answer = cold_start(tmp_path, event_for(path, query), settings)
     assert answer["status"] == 200
     assert answer["loaded"] == []
     assert answer["models"] is models

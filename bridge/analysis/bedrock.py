@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from bridge.analysis.model import Analysis, AnalysisInput, input_schema
 from bridge.analysis.prompt import TOOL_NAME, new_tag, system_prompt, user_message
+from bridge.bedrock_runtime import RETRYABLE, bedrock_runtime_client
 from bridge.ports import AnalysisOutcome, AnalysisUnavailableError
 from bridge.settings import AnalysisSettings
 
@@ -21,29 +22,13 @@ from bridge.settings import AnalysisSettings
 # (bench/cost.py). Analysis stays off until ``model_id`` is set.
 DEFAULT_MODEL_ID = "amazon.nova-micro-v1:0"
 
-# Bedrock errors that pass: the job backs off and tries again.
-RETRYABLE = frozenset(
-    {
-        "ThrottlingException",
-        "ServiceUnavailableException",
-        "ModelNotReadyException",
-        "ModelTimeoutException",
-        "InternalServerException",
-    }
-)
-
 # A malformed answer is asked for once more, then recorded as a failed analysis.
 ATTEMPTS = 2
 
 
 def default_client(settings: AnalysisSettings) -> Any:
-    """A bedrock-runtime client; the endpoint follows ``AWS_ENDPOINT_URL_BEDROCK_RUNTIME``."""
-    import boto3
-    from botocore.config import Config
-
-    # One attempt per call: the job owns the backoff, so botocore must not add its own.
-    config = Config(retries={"total_max_attempts": 1}, read_timeout=60, connect_timeout=5)
-    return boto3.client("bedrock-runtime", region_name=settings.region, config=config)
+    """A bedrock-runtime client for Converse (answers may take a while)."""
+    return bedrock_runtime_client(settings.region, read_timeout=60)
 
 
 class BedrockAnalyzer:

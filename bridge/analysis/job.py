@@ -23,6 +23,7 @@ from bridge.ports import AnalysisUnavailableError, TrackerError
 from bridge.retry import retry_delay
 from bridge.runtime import Runtime
 from bridge.settings import AppConfig
+from bridge.similar.search import find_similar
 
 log = logging.getLogger(__name__)
 
@@ -88,8 +89,9 @@ def worst_case_for(runtime: Runtime, prepared: Prepared) -> int:
 
 def similar_candidates(runtime: Runtime, request: Request, description: str) -> dict[int, str]:
     """Titles of the app's requests most like this one (itself left out), by number."""
-    matches = runtime.store.similar(
-        request.app, request.title, description, limit=SIMILAR_LIMIT + 1
+
+    matches = find_similar(
+        runtime, request.app, request.title, description, limit=SIMILAR_LIMIT + 1
     )
     others = [match.request for match in matches if match.request.number != request.number]
     return {other.number: other.title for other in others[:SIMILAR_LIMIT]}

@@ -27,7 +27,7 @@ class Health(BaseModel):
     )
     similar: str = Field(
         description='how /similar searches: "fts" (full-text, BM25) or "basic" (a bounded'
-        " title-word match, on DynamoDB)"
+        ' title-word match, on DynamoDB), with "+embeddings" when fused with Bedrock embeddings'
     )
 
 
@@ -92,7 +92,7 @@ def healthz() -> tuple[Response, int]:
         github=github,
         queue=queue,
         analysis=analysis,
-        similar=rt.store.similar_mode(),
+        similar=rt.store.similar_mode() + ("+embeddings" if rt.vectors is not None else ""),
     )
     return jsonify(body.model_dump(mode="json")), code
 

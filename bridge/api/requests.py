@@ -86,14 +86,15 @@ def show_request(app_id: str, number: int) -> Response:
 
 @blueprint.get("/v1/apps/<app_id>/similar")
 def similar_requests(app_id: str) -> Response:
-    """Likely duplicates of a draft, from the index (offline, lexical)."""
+    """Likely duplicates of a draft: lexical from the index, fused with embeddings when on."""
     from bridge.api.models import SimilarList, SimilarOut, SimilarParams
+    from bridge.similar.search import find_similar
 
     app = visible_app(app_id)
     limit_reads(app)
     params = _query(SimilarParams)
     rt = runtime()
-    matches = rt.store.similar(app.id, params.title, params.description, limit=params.limit)
+    matches = find_similar(rt, app.id, params.title, params.description, limit=params.limit)
     body = SimilarList(
         items=[
             SimilarOut(

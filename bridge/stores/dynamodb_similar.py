@@ -82,6 +82,14 @@ class SimilarMixin:
         """A bounded title-word match: DynamoDB has no full-text search."""
         return "basic"
 
+    def description(self, app: str, number: int) -> str | None:
+        """The request's description item's text; None when the request is not indexed."""
+        pk = t.app_pk(app)
+        if self._table.get(i.key(pk, t.request_sk(number)), consistent=False) is None:
+            return None
+        item = self._table.get(i.key(pk, t.text_sk(number)), consistent=False)
+        return item["description"]["S"] if item is not None else ""
+
     def described(self, app: str) -> set[int]:
         """Numbers whose description item holds text (keys only leave the table)."""
         condition = "#pk = :pk AND begins_with(#sk, :text)"

@@ -35,6 +35,19 @@ def statements(script: str) -> Iterator[str]:
             pending = ""
 
 
+def connect(path: str) -> sqlite3.Connection:
+    """A connection for one thread: autocommit (transactions are explicit), WAL, rows by name."""
+    try:
+        connection = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=True)
+        connection.row_factory = sqlite3.Row
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=NORMAL")
+        connection.execute("PRAGMA busy_timeout=30000")
+    except sqlite3.Error as error:
+        raise StoreError(f"cannot open SQLite database {path}: {error}") from error
+    return connection
+
+
 class SQLiteBase:
     """Connections and transactions over one SQLite database file."""
 
@@ -49,16 +62,7 @@ class SQLiteBase:
     def _connection(self) -> sqlite3.Connection:
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
         if connection is None:
-            try:
-                connection = sqlite3.connect(
-                    self.path, timeout=30, isolation_level=None, check_same_thread=True
-                )
-                connection.row_factory = sqlite3.Row
-                connection.execute("PRAGMA journal_mode=WAL")
-                connection.execute("PRAGMA synchronous=NORMAL")
-                connection.execute("PRAGMA busy_timeout=30000")
-            except sqlite3.Error as error:
-                raise StoreError(f"cannot open SQLite database {self.path}: {error}") from error
+            connection = connect(self.path)
             self._local.connection = connection
         return connection
 

@@ -64,6 +64,17 @@ class SimilarMixin(SQLiteBase):
         """Full-text search."""
         return "fts"
 
+    def description(self, app: str, number: int) -> str | None:
+        """The searchable description of an indexed request; None when it is not indexed."""
+        rows = self._read(
+            "SELECT coalesce(request_text.description, '') AS description FROM requests"
+            " LEFT JOIN request_text ON request_text.app = requests.app"
+            " AND request_text.number = requests.number"
+            " WHERE requests.app = ? AND requests.number = ?",
+            (app, number),
+        )
+        return str(rows[0]["description"]) if rows else None
+
     def described(self, app: str) -> set[int]:
         """Numbers whose searchable text has a description."""
         rows = self._read(

@@ -1,0 +1,77 @@
+"""The one search behind ``/similar``, the widget, the hosted form and the analysis.
+
+Lexical (the store's ``similar``) when embeddings are off; with them, the
+lexical candidates fused with the app's nearest vectors to the draft's
+embedding (``bridge.similar.fusion``). The draft is embedded on the spot,
+within the daily token budget; when it cannot be (over budget, Bedrock or the
+vector index down) the answer is the lexical one.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from bridge.domain import Request
+from bridge.ports import (
+    EmbeddingRefusedError,
+    EmbeddingUnavailableError,
+    SimilarMatch,
+    VectorStoreError,
+)
+from bridge.runtime import Runtime
+from bridge.similar.fusion import fuse
+from bridge.similar.originals import with_originals
+
+log = logging.getLogger(__name__)
+
+# Candidates taken from each ranking before fusing.
+CANDIDATES = 20
+
+
+def find_similar(
+    runtime: Runtime, app: str, title: str, description: str = "", *, limit: int = 5
+) -> list[SimilarMatch]:
+    """The app's requests most like a draft, best first, at most ``limit`` (scores 0–1)."""
+    store = runtime.store
+    if runtime.embedder is None or runtime.vectors is None or limit < 1:
+        return list(store.similar(app, title, description, limit=limit))
+    lexical = list(store.similar(app, title, description, limit=max(limit, CANDIDATES)))
+    semantic = semantic_matches(runtime, app, title, description)
+    if semantic is None:
+        return lexical[:limit]
+    requests = {m.request.number: m.request for m in (*lexical, *semantic)}
+    fused = fuse(
+        [(m.request.number, m.score) for m in lexical],
+        [(m.request.number, m.score) for m in semantic],
+    )
+    return [SimilarMatch(requests[number], score) for number, score in fused[:limit]]
+
+
+def semantic_matches(
+    runtime: Runtime, app: str, title: str, description: str
+) -> list[SimilarMatch] | None:
+    """The app's requests nearest to the draft's embedding (score: cosine), best first;
+    None when the draft cannot be embedded or the index searched now."""
+    from bridge.embeddings.job import embed_within_budget, embedding_text
+
+    embedder, vectors = runtime.embedder, runtime.vectors
+    if embedder is None or vectors is None:
+        return None
+    try:
+        embedding = embed_within_budget(runtime, embedder, embedding_text(title, description))
+        if embedding is None:
+            return None
+        neighbours = vectors.nearest(app, embedding.vector, limit=CANDIDATES)
+    except (EmbeddingUnavailableError, EmbeddingRefusedError, VectorStoreError) as error:
+        log.warning("similar requests of %s stay lexical: %s", app, error)
+        return None
+    found: list[SimilarMatch] = []
+    for neighbour in neighbours:
+        request = runtime.store.get_request(app, neighbour.number)
+        if request is not None:  # a vector can outlive its request's place in the app
+            found.append(SimilarMatch(request, neighbour.similarity))
+    return with_originals(found, lambda number: _original(runtime, app, number), limit=CANDIDATES)
+
+
+def _original(runtime: Runtime, app: str, number: int) -> Request | None:
+    return runtime.store.get_request(app, number)
