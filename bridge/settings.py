@@ -294,6 +294,8 @@ class Settings(BaseModel):
                     or file_config.analysis.model_id,
                     "embedding_model_id": env.get("FEATUREBRIDGE_EMBEDDING_MODEL_ID")
                     or file_config.analysis.embedding_model_id,
+                    "embedding_dimensions": _dimensions(env)
+                    or file_config.analysis.embedding_dimensions,
                 }
             ),
             apps=tuple(file_config.apps),
@@ -308,6 +310,18 @@ class Settings(BaseModel):
             ),
             secrets=SecretResolver(env),
         )
+
+
+def _dimensions(env: Mapping[str, str]) -> int | None:
+    """``FEATUREBRIDGE_EMBEDDING_DIMENSIONS`` (the stack's vector index size), if set."""
+    value = env.get("FEATUREBRIDGE_EMBEDDING_DIMENSIONS") or None
+    if value is None:
+        return None
+    if not value.isdigit() or not 1 <= int(value) <= 8192:
+        raise ConfigError(
+            f"FEATUREBRIDGE_EMBEDDING_DIMENSIONS={value!r}: use a whole number of 1-8192"
+        )
+    return int(value)
 
 
 def load_file(path: Path) -> FileConfig:

@@ -224,7 +224,7 @@ def test_code_uri_is_what_the_build_script_writes(template: dict[str, Any]) -> N
 
 
 def _evaluate(node: Any, params: dict[str, str], conditions: dict[str, Any]) -> Any:
-    """The few intrinsics the analysis policy uses, resolved for ``params``."""
+    """The few intrinsics the policies and the environment use, resolved for ``params``."""
     if isinstance(node, list):
         return [
             v for v in (_evaluate(item, params, conditions) for item in node) if v != "AWS::NoValue"
@@ -239,10 +239,13 @@ def _evaluate(node: Any, params: dict[str, str], conditions: dict[str, Any]) -> 
     if name in {"Condition", "Fn::Condition"}:
         return _evaluate(conditions[value], params, conditions)
     if name == "Fn::Sub":
-        text = value
-        for key, replacement in params.items():
+        text, local = (value, {}) if isinstance(value, str) else value
+        bound = {**params, **{k: _evaluate(v, params, conditions) for k, v in local.items()}}
+        for key, replacement in bound.items():
             text = text.replace("${" + key + "}", replacement)
         return text
+    if name == "Fn::GetAtt":
+        return params[".".join(value)]
     if name == "Fn::If":
         chosen = value[1] if _evaluate(conditions[value[0]], params, conditions) else value[2]
         return _evaluate(chosen, params, conditions)
@@ -289,7 +292,7 @@ def test_the_worker_may_invoke_exactly_the_configured_model(
     chosen = [
         _evaluate(entry, params, conditions)
         for entry in resources["WorkerFunction"]["Properties"]["Policies"]
-        if isinstance(entry, dict) and "Fn::If" in entry
+        if isinstance(entry, dict) and "Fn::If" in entry and "Analysis" in str(entry)
     ]
     worker = [entry for entry in chosen if entry != "AWS::NoValue"]
     http = resources["HttpFunction"]["Properties"]["Policies"]
@@ -337,3 +340,71 @@ def test_the_events_topic_is_encrypted_and_only_the_worker_publishes(
         "Fn::GetAtt": ["WorkerFunctionRole", "Arn"]
     }
     assert template["Outputs"]["EventsTopicArn"]["Value"] == {"Ref": topic_name}
+
+
+INDEX_ARN = "arn:aws:s3vectors:us-east-1:123456789012:bucket/fb-vectors-1a2b/index/requests-256"
+
+
+@pytest.mark.parametrize("model_id", ["", "amazon.titan-embed-text-v2:0"])
+def test_embeddings_get_a_vector_index_and_exactly_the_grants_they_use(
+    template: dict[str, Any], model_id: str
+) -> None:
+    from bridge.embeddings.s3vectors import parse_url
+
+    params = {
+        "EmbeddingModelId": model_id,
+        "EmbeddingDimensions": "256",
+        "VectorIndex.IndexArn": INDEX_ARN,
+        "AWS::Partition": "aws",
+        "AWS::Region": "us-east-1",
+        "AWS::AccountId": "123456789012",
+        "AWS::NoValue": "AWS::NoValue",
+    }
+    conditions = template["Conditions"]
+    resources = template["Resources"]
+
+    def chosen(function: str) -> list[Any]:
+        policies = resources[function]["Properties"]["Policies"]
+        picked = [
+            _evaluate(entry, params, conditions)
+            for entry in policies
+            if isinstance(entry, dict) and "Fn::If" in entry and "Embedding" in str(entry)
+        ]
+        return [entry for entry in picked if entry != "AWS::NoValue"]
+
+    env = template["Globals"]["Function"]["Environment"]["Variables"]
+    vectors = _evaluate(env["FEATUREBRIDGE_VECTORS"], params, conditions)
+    index = resources["VectorIndex"]
+    assert index["Properties"]["DistanceMetric"] == "cosine"
+    assert index["Properties"]["Dimension"] == {"Ref": "EmbeddingDimensions"}
+    assert index["Properties"]["IndexName"] == {"Fn::Sub": "requests-${EmbeddingDimensions}"}
+    assert env["FEATUREBRIDGE_EMBEDDING_MODEL_ID"] == {"Ref": "EmbeddingModelId"}
+    assert env["FEATUREBRIDGE_EMBEDDING_DIMENSIONS"] == {"Ref": "EmbeddingDimensions"}
+    if not model_id:
+        assert vectors == ""
+        assert chosen("HttpFunction") == chosen("WorkerFunction") == []
+        for name in ("VectorBucket", "VectorIndex", "EmbeddingSearchPolicy"):
+            assert not _evaluate(conditions[resources[name]["Condition"]], params, conditions)
+        return
+    assert parse_url(vectors) == ("fb-vectors-1a2b", "requests-256")
+    assert chosen("HttpFunction") == ["EmbeddingSearchPolicy"]
+    assert chosen("WorkerFunction") == ["EmbeddingSearchPolicy", "EmbeddingWritePolicy"]
+    grants = {
+        name: [
+            (s["Action"], s["Resource"])
+            for s in _evaluate(
+                resources[name]["Properties"]["PolicyDocument"]["Statement"], params, conditions
+            )
+        ]
+        for name in ("EmbeddingSearchPolicy", "EmbeddingWritePolicy")
+    }
+    assert grants == {
+        "EmbeddingSearchPolicy": [
+            (
+                "bedrock:InvokeModel",
+                "arn:aws:bedrock:us-east-1::foundation-model/amazon.titan-embed-text-v2:0",
+            ),
+            (["s3vectors:QueryVectors", "s3vectors:GetVectors"], INDEX_ARN),
+        ],
+        "EmbeddingWritePolicy": [("s3vectors:PutVectors", INDEX_ARN)],
+    }

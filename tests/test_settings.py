@@ -261,3 +261,35 @@ def test_analysis_settings_and_the_region_fallback(tmp_path: Path) -> None:
 def test_an_unknown_analysis_key_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="model"):
         settings_from(tmp_path, '[analysis]\nmodel = "x"\n')
+
+
+def test_the_stack_names_the_embedding_model_size_and_vector_index(tmp_path: Path) -> None:
+    text = (
+        '[analysis]\nembedding_model_id = "cohere.embed-english-v3"\nembedding_dimensions = 1024\n'
+    )
+    assert settings_from(tmp_path, text).analysis.embedding_dimensions == 1024
+    settings = settings_from(
+        tmp_path,
+        text,
+        FEATUREBRIDGE_EMBEDDING_MODEL_ID="amazon.titan-embed-text-v2:0",
+        FEATUREBRIDGE_EMBEDDING_DIMENSIONS="256",
+        FEATUREBRIDGE_VECTORS="s3vectors://bucket/requests-256",
+    )
+    assert settings.analysis.embedding_model_id == "amazon.titan-embed-text-v2:0"
+    assert settings.analysis.embedding_dimensions == 256
+    assert settings.vectors_url == "s3vectors://bucket/requests-256"
+    with pytest.raises(ConfigError, match="FEATUREBRIDGE_EMBEDDING_DIMENSIONS='-1'"):
+        settings_from(tmp_path, text, FEATUREBRIDGE_EMBEDDING_DIMENSIONS="-1")
+
+
+def test_a_vectors_url_that_names_no_index_stops_the_start(tmp_path: Path) -> None:
+    from bridge.app import build_runtime
+
+    settings = settings_from(
+        tmp_path,
+        '[analysis]\nembedding_model_id = "amazon.titan-embed-text-v2:0"\n',
+        FEATUREBRIDGE_VECTORS="s3vectors://bucket",
+        FEATUREBRIDGE_STORE=f"sqlite:///{tmp_path / 'index.db'}",
+    )
+    with pytest.raises(ConfigError, match="FEATUREBRIDGE_VECTORS"):
+        build_runtime(settings)
