@@ -182,3 +182,9 @@ def test_over_tls_the_checked_address_is_reached_under_the_urls_name(tmp_path: P
         poster.close()
     (post,) = receiver.accepted
     assert post.headers["Host"] == f"receiver.test:{port}"
+
+
+def test_a_url_httpx_cannot_use_is_refused_not_retried() -> None:
+    poster = SafeWebhookPoster(resolver=Resolver({}))
+    with pytest.raises(TargetRefusedError, match="cannot be used"):
+        poster.post("https://xn--/x", b"{}", {})

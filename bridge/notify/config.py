@@ -29,9 +29,15 @@ class WebhookConfig(_Strict):
     @classmethod
     def _http_url(cls, value: str) -> str:
         parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        try:
+            parts.port  # noqa: B018 -- urlsplit checks the port only when asked for it
+        except ValueError:
+            parts = parts._replace(scheme="")
+        plain = value.isascii() and value.isprintable() and " " not in value
+        if parts.scheme not in ("http", "https") or not parts.hostname or not plain:
             raise ValueError(
                 f"{value[:60]!r} is not an http(s) URL; use e.g. https://hooks.example.com/feedback"
+                " (non-ASCII host names in their xn-- form)"
             )
         if parts.username is not None or parts.password is not None:
             raise ValueError("a webhook URL may not carry a user or password; sign with secret_env")

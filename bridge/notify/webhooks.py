@@ -62,15 +62,19 @@ class SafeWebhookPoster:
         """POST to the checked address; DeliveryError unless the receiver answers 2xx."""
         import httpx
 
-        target = httpx.URL(url)
-        port = target.port or _DEFAULT_PORTS[target.scheme]
+        try:
+            target = httpx.URL(url)
+            host = target.host
+            port = target.port or _DEFAULT_PORTS[target.scheme]
+        except (httpx.InvalidURL, KeyError, UnicodeError):
+            raise TargetRefusedError("the webhook URL cannot be used") from None
         address, why = checked_address(
-            target.host, port, resolver=self._resolver, allow_private=self.allow_private
+            host, port, resolver=self._resolver, allow_private=self.allow_private
         )
         if address is None:
-            raise TargetRefusedError(f"{target.host} {why}")
-        host_header = target.host if target.port is None else f"{target.host}:{target.port}"
-        extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
+            raise TargetRefusedError(f"{host} {why}")
+        host_header = host if target.port is None else f"{host}:{target.port}"
+        extensions = {"sni_hostname": host} if target.scheme == "https" else {}
         request = self._http().build_request(
             "POST",
             target.copy_with(host=str(address)),
