@@ -73,6 +73,9 @@ def build_runtime(
     else:
         pacer = Pacer(budget, clock=lambda: clock().timestamp())
     vectors = vectors if vectors is not None else default_vectors(settings, embedder)
+    if embedder is None or vectors is None:
+        # Embeddings are used where their vectors can be kept, else not at all.
+        embedder = vectors = None
     return Runtime(
         settings=settings,
         store=store,
@@ -82,8 +85,7 @@ def build_runtime(
         clock=clock,
         analyzer=analyzer if analyzer is not None else default_analyzer(settings),
         notifications=notifications if notifications is not None else _notifications(settings),
-        # Embeddings are used where their vectors can be kept, else not at all.
-        embedder=embedder if vectors is not None else None,
+        embedder=embedder,
         vectors=vectors,
     )
 

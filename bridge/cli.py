@@ -38,6 +38,20 @@ def _parser() -> argparse.ArgumentParser:
     analyze.add_argument(
         "--dry-run", action="store_true", help="show what would be analysed; call no model"
     )
+    reindex = commands.add_parser("reindex", help="embed an app's requests again (vectors)")
+    reindex.add_argument("--app", required=True, help="the app id")
+    reindex.add_argument("--dry-run", action="store_true", help="count and cost only")
+    evaluate = commands.add_parser(
+        "similar-eval", help="recall@5 of lexical vs fused similar requests on labelled pairs"
+    )
+    evaluate.add_argument("--app", required=True, help="the app id")
+    evaluate.add_argument(
+        "--pairs",
+        required=True,
+        type=Path,
+        metavar="FILE",
+        help='JSON Lines: {"title": ..., "description": ..., "original": <issue number>}',
+    )
     commands.add_parser("doctor", help="check configuration and credentials; exit 1 on problems")
     forget = commands.add_parser("forget", help="erase one person's personal data from the index")
     forget.add_argument("--email", required=True, metavar="ADDRESS", help="the person's address")
@@ -102,6 +116,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_analyze(
             settings, app_id=args.app, number=args.number, dry_run=args.dry_run, out=sys.stdout
         )
+    if args.command in ("reindex", "similar-eval"):
+        from bridge.embeddings.commands import run_reindex, run_similar_eval
+
+        if args.command == "reindex":
+            return run_reindex(settings, app_id=args.app, dry_run=args.dry_run, out=sys.stdout)
+        return run_similar_eval(settings, app_id=args.app, pairs_path=args.pairs, out=sys.stdout)
     if args.command == "forget":
         from bridge.commands import run_forget
 

@@ -244,7 +244,7 @@ def run_analyze(
     if runtime.analyzer is None or not app.analysis.enabled:
         print(f"featurebridge: analysis is off for {app_id}: set [analysis] model_id", file=out)
         return EXIT_PROBLEMS
-    numbers = [number] if number is not None else _all_numbers(runtime, app_id)
+    numbers = [number] if number is not None else all_numbers(runtime, app_id)
     progress = Progress(f"analysing {app_id}")
     counts: dict[str, int] = {}
     for done, each in enumerate(numbers, 1):
@@ -275,20 +275,35 @@ def _analyse_with_retries(
     number: int,
     sleep: Callable[[float], None],
 ) -> str:
-    from bridge.analysis.job import analyse_request as analyse
+    from bridge.analysis.job import analyse_request
 
-    result: str = analyse(runtime, app_id, number)
+    return run_with_retries(analyse_request, runtime, queue, app_id, number, sleep=sleep)
+
+
+def run_with_retries(
+    job: Callable[..., str],
+    runtime: Runtime,
+    queue: CommandQueue,
+    app_id: str,
+    number: int,
+    *,
+    sleep: Callable[[float], None],
+) -> str:
+    """Run a request's job (``job(runtime, app_id, number, attempts=...)``) now, and the
+    retries it queues while they are due within ``ANALYZE_MAX_WAIT_SECONDS``."""
+    result: str = job(runtime, app_id, number)
     while result == "retrying" and queue.jobs:
-        job, delay = queue.jobs.pop()
+        queued, delay = queue.jobs.pop()
         if delay > ANALYZE_MAX_WAIT_SECONDS:
             break
         sleep(delay)
-        result = analyse(runtime, app_id, number, attempts=int(job.payload["attempts"]))
+        result = job(runtime, app_id, number, attempts=int(queued.payload["attempts"]))
     queue.jobs.clear()
     return result
 
 
-def _all_numbers(runtime: Runtime, app_id: str) -> list[int]:
+def all_numbers(runtime: Runtime, app_id: str) -> list[int]:
+    """Every request number of the app in the index."""
     numbers: list[int] = []
     cursor: str | None = None
     while True:

@@ -6,10 +6,19 @@ import hmac
 from dataclasses import dataclass
 from typing import TextIO
 
-from bridge.app import default_analyzer
+from bridge.app import default_analyzer, default_embedder, default_vectors
 from bridge.boards import board_of, board_problems
-from bridge.ports import Analyzer, IssueTracker, StoreError, TrackerError
-from bridge.settings import APP_SECRETS, Settings
+from bridge.ports import (
+    Analyzer,
+    Embedder,
+    EmbeddingRefusedError,
+    EmbeddingUnavailableError,
+    IssueTracker,
+    StoreError,
+    TrackerError,
+    VectorIndex,
+)
+from bridge.settings import APP_SECRETS, ConfigError, Settings
 from bridge.stores import StoreUrlError, open_store
 from bridge.tracking import build_tracker
 
@@ -51,6 +60,13 @@ def check(settings: Settings) -> list[Finding]:
         findings.extend(_repo_findings(settings, tracker))
         findings.extend(_board_findings(settings, tracker))
     findings.append(analysis_finding(settings, default_analyzer(settings)))
+    embedder = default_embedder(settings)
+    try:
+        vectors = default_vectors(settings, embedder)
+    except ConfigError as error:
+        findings.append(Finding(False, "embeddings", str(error)))
+    else:
+        findings.append(embeddings_finding(settings, embedder, vectors))
     if not settings.secrets.is_set("FEATUREBRIDGE_ADMIN_TOKEN"):
         findings.append(
             Finding(
@@ -117,6 +133,33 @@ def analysis_finding(settings: Settings, analyzer: Analyzer | None) -> Finding:
             " model id, that model access is granted in Bedrock, and the IAM policy",
         )
     return Finding(True, "analysis", f"{model} answers in {region}")
+
+
+def embeddings_finding(
+    settings: Settings, embedder: Embedder | None, vectors: VectorIndex | None
+) -> Finding:
+    """Embeddings off (fine), or the model and the vector index reached and of one size."""
+    if embedder is None:
+        return Finding(True, "embeddings", "off: similar requests are lexical")
+    if vectors is None:
+        return Finding(
+            False,
+            "embeddings",
+            "no vector index for this store: set FEATUREBRIDGE_VECTORS=s3vectors://BUCKET/INDEX",
+        )
+    problem = vectors.problem(settings.analysis.embedding_dimensions)
+    if problem is not None:
+        return Finding(False, "embeddings", problem)
+    try:
+        embedder.embed("OK")
+    except (EmbeddingUnavailableError, EmbeddingRefusedError) as error:
+        return Finding(
+            False,
+            "embeddings",
+            f"{settings.analysis.embedding_model_id} did not answer: {error}; check the model"
+            " id, embedding_dimensions, model access in Bedrock and the IAM policy",
+        )
+    return Finding(True, "embeddings", f"{embedder.key} answers; its vectors can be kept")
 
 
 def _repo_findings(settings: Settings, tracker: IssueTracker) -> list[Finding]:
