@@ -1,4 +1,5 @@
-"""A stand-in for Amazon Bedrock Runtime's ``Converse``, over real HTTP.
+"""A stand-in for Amazon Bedrock Runtime's ``Converse`` and ``InvokeModel`` (embeddings),
+over real HTTP.
 
 moto has no ``converse``, so end-to-end tests point a real process at this
 server with ``AWS_ENDPOINT_URL_BEDROCK_RUNTIME``. It answers in the service's
@@ -11,6 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
+import re
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -36,11 +39,20 @@ def instance_of(schema: dict[str, Any]) -> Any:
     return "A request the stand-in summarised."[: schema.get("maxLength", 200)]
 
 
+# The stand-in's embedding space: words of one set share a dimension.
+TOPICS = (
+    frozenset({"dark", "night", "theme", "black", "eyes"}),
+    frozenset({"export", "pdf", "save", "print", "download"}),
+    frozenset({"offline", "subway", "connection", "sync"}),
+)
+
+
 class BedrockStandIn:
     """The server's state: every Converse request it answered."""
 
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
+        self.embedded: list[dict[str, Any]] = []
         self.lock = threading.Lock()
 
     def answer(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -69,6 +81,20 @@ class BedrockStandIn:
             "metrics": {"latencyMs": 12},
         }
 
+    def embed(self, body: dict[str, Any]) -> dict[str, Any]:
+        """A Titan Text Embeddings V2 answer (``InvokeModel``): one dimension per topic of
+        ``TOPICS``, the last for every other word, so synonyms land close together."""
+        with self.lock:
+            self.embedded.append(body)
+        words = re.findall(r"\w+", str(body.get("inputText", "")).lower())
+        dimensions = int(body.get("dimensions", 256))
+        vector = [0.0] * dimensions
+        for word in words:
+            topic = next((i for i, t in enumerate(TOPICS) if word in t), dimensions - 1)
+            vector[min(topic, dimensions - 1)] += 1.0
+        norm = math.sqrt(sum(x * x for x in vector)) or 1.0
+        return {"embedding": [x / norm for x in vector], "inputTextTokenCount": len(words)}
+
     @contextlib.contextmanager
     def serve(self) -> Iterator[str]:
         """Listen on a free local port; yields the endpoint URL."""
@@ -78,6 +104,9 @@ class BedrockStandIn:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = json.loads(self.rfile.read(length) or b"{}")
+                if self.path.endswith("/invoke"):
+                    self._send(200, standin.embed(body))
+                    return
                 if not self.path.endswith("/converse"):
                     self._send(404, {"message": f"no route {self.path}"})
                     return

@@ -78,3 +78,14 @@ def test_a_search_sees_what_another_process_wrote_since(tmp_path: Path) -> None:
         query = [rng.gauss(0, 1) for _ in range(8)]
         found = searcher.nearest("mobile", query, limit=len(stored))
         assert [n.number for n in found] == sorted(stored, key=lambda n: -cosine(stored[n], query))
+
+
+def test_forget_reads_past_the_vectors(tmp_path: Path) -> None:
+    # forget_person walks every table of the file, the vectors' own included.
+    path = tmp_path / "index.db"
+    store = SQLiteStore(path)
+    index = vectors(path)
+    index.put("mobile", 1, [1, 0, 0, 0, 0, 0, 0, 0])
+    report = store.forget_person("ada@example.com")
+    assert report is not None
+    assert [n.number for n in index.nearest("mobile", [1, 0, 0, 0, 0, 0, 0, 0], limit=1)] == [1]

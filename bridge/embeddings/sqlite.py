@@ -25,10 +25,11 @@ from typing import Any
 from bridge.ports import Neighbour, VectorStoreError
 from bridge.stores.sqlite_base import connect
 
+# Ordinary rowid tables: forget_person walks every table of the file by rowid.
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS request_vectors ("
     " app TEXT NOT NULL, number INTEGER NOT NULL, model TEXT NOT NULL, seq INTEGER NOT NULL,"
-    " vector BLOB NOT NULL, PRIMARY KEY (app, number)) WITHOUT ROWID",
+    " vector BLOB NOT NULL, PRIMARY KEY (app, number))",
     "CREATE INDEX IF NOT EXISTS request_vectors_seq ON request_vectors (app, seq)",
     "CREATE TABLE IF NOT EXISTS vector_seq (app TEXT PRIMARY KEY, seq INTEGER NOT NULL)",
 )
