@@ -202,9 +202,21 @@ def test_similar_fuses_a_paraphrase_the_words_miss(parts: Parts) -> None:
     assert parts.tokens() == 4
 
 
-def test_healthz_says_similar_requests_use_embeddings(parts: Parts) -> None:
+def test_healthz_says_similar_requests_use_embeddings_and_what_they_spent(
+    parts: Parts,
+) -> None:
+    parts.seed(1, "Dark mode")
+    expect_embedding(parts.stubber, unit(1, 0, 0), tokens=9)
+    embed_request(parts.runtime, "mobile", 1)
     client = create_app(parts.runtime.settings, parts.runtime).test_client()
     assert client.get("/healthz").get_json()["similar"] == "fts+embeddings"
+    analysis = client.get(
+        "/healthz", headers={"Authorization": "Bearer operator-secret"}
+    ).get_json()["analysis"]
+    assert analysis["enabled"] is False  # no Converse model: no analysis
+    assert analysis["embedding_model_id"] == "amazon.titan-embed-text-v2:0"
+    assert analysis["tokens_used_today"] == 9
+    assert analysis["daily_token_budget"] == 1000
 
 
 def test_similar_stays_lexical_when_bedrock_cannot_answer(parts: Parts) -> None:

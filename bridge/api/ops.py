@@ -23,7 +23,8 @@ class Health(BaseModel):
     github: dict[str, object]
     queue: dict[str, object]
     analysis: dict[str, object] = Field(
-        description="on or off; today's (UTC) tokens against the daily budget; failed analyses"
+        description="on or off; today's (UTC) tokens (analyses and embeddings) against the"
+        " daily budget; failed analyses"
     )
     similar: str = Field(
         description='how /similar searches: "fts" (full-text, BM25) or "basic" (a bounded'
@@ -98,19 +99,23 @@ def healthz() -> tuple[Response, int]:
 
 
 def analysis_health(rt: Runtime) -> dict[str, object]:
-    """Whether analysis is on, and today's budget use and failures (read from the index)."""
+    """Whether analysis is on, and today's budget use and failures (read from the index);
+    the budget is shown too where only embeddings spend it."""
     settings = rt.settings.analysis
-    if rt.analyzer is None:
-        return {"enabled": False, "detail": "off: [analysis] model_id is not set"}
+    off = {"enabled": False, "detail": "off: [analysis] model_id is not set"}
+    if rt.analyzer is None and rt.embedder is None:
+        return off
     from bridge.analysis.budget import failures_key, tokens_key
 
     now = rt.clock()
-    health: dict[str, object] = {
-        "enabled": True,
-        "model_id": settings.model_id,
-        "day": now.date().isoformat(),
-        "daily_token_budget": settings.daily_token_budget,
-    }
+    health: dict[str, object] = (
+        {"enabled": True, "model_id": settings.model_id} if rt.analyzer is not None else off
+    )
+    if rt.embedder is not None:
+        health["embedding_model_id"] = settings.embedding_model_id
+    health.update(
+        {"day": now.date().isoformat(), "daily_token_budget": settings.daily_token_budget}
+    )
     try:
         health["tokens_used_today"] = rt.store.read_counter(tokens_key(now))
         health["failed_today"] = rt.store.read_counter(failures_key(now))
