@@ -259,3 +259,32 @@ def test_without_embeddings_similar_is_the_stores_own(
     assert find_similar(runtime, "mobile", "dark", limit=3) == list(
         runtime.store.similar("mobile", "dark", limit=3)
     )
+
+
+def test_a_neighbour_closed_as_duplicate_shows_its_original_and_few_requests_are_read(
+    parts: Parts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dataclasses import replace
+
+    for number in range(1, 31):
+        parts.seed(number, f"Unrelated request {number}")
+        parts.vectors.put("mobile", number, unit(0, 1, number / 30))
+    parts.seed(31, "Dark mode")
+    duplicate = parts.runtime.store.get_request("mobile", 31)
+    assert duplicate is not None
+    parts.runtime.store.upsert_request(replace(duplicate, status=Status.DUPLICATE, duplicate_of=2))
+    parts.vectors.put("mobile", 31, unit(1, 0, 0))
+    reads: list[int] = []
+    get = parts.runtime.store.get_request
+
+    def counted(app: str, number: int) -> Request | None:
+        reads.append(number)
+        return get(app, number)
+
+    monkeypatch.setattr(parts.runtime.store, "get_request", counted)
+    expect_embedding(parts.stubber, unit(1, 0, 0))
+    found = find_similar(parts.runtime, "mobile", "night theme", limit=3)
+    assert found[0].request.number == 2  # #31 is a duplicate of #2
+    assert 31 not in [m.request.number for m in found]
+    assert len(found) == 3
+    assert len(reads) <= 3 + 5 + 1  # the fused head and one original, not all 20 neighbours

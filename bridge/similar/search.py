@@ -15,6 +15,7 @@ from bridge.domain import Request
 from bridge.ports import (
     EmbeddingRefusedError,
     EmbeddingUnavailableError,
+    Neighbour,
     SimilarMatch,
     VectorStoreError,
 )
@@ -26,32 +27,47 @@ log = logging.getLogger(__name__)
 
 # Candidates taken from each ranking before fusing.
 CANDIDATES = 20
+# Fused matches read beyond ``limit``, so duplicates folded into their originals still
+# leave a full answer.
+_SLACK = 5
 
 
 def find_similar(
     runtime: Runtime, app: str, title: str, description: str = "", *, limit: int = 5
 ) -> list[SimilarMatch]:
-    """The app's requests most like a draft, best first, at most ``limit`` (scores 0–1)."""
+    """The app's requests most like a draft, best first, at most ``limit`` (scores 0–1).
+
+    The rankings are fused by number; only the fused head is read from the index
+    (``limit`` plus a few for duplicates folded into their originals), so a search
+    reads a handful of requests beyond the lexical ones, not every neighbour.
+    """
     store = runtime.store
     if runtime.embedder is None or runtime.vectors is None or limit < 1:
         return list(store.similar(app, title, description, limit=limit))
     lexical = list(store.similar(app, title, description, limit=max(limit, CANDIDATES)))
-    semantic = semantic_matches(runtime, app, title, description)
-    if semantic is None:
+    neighbours = nearest(runtime, app, title, description)
+    if neighbours is None:
         return lexical[:limit]
-    requests = {m.request.number: m.request for m in (*lexical, *semantic)}
+    known = {m.request.number: m.request for m in lexical}
+
+    def read(number: int) -> Request | None:
+        return known.get(number) or store.get_request(app, number)
+
     fused = fuse(
         [(m.request.number, m.score) for m in lexical],
-        [(m.request.number, m.score) for m in semantic],
+        [(n.number, n.similarity) for n in neighbours],
     )
-    return [SimilarMatch(requests[number], score) for number, score in fused[:limit]]
+    matches = []
+    for number, score in fused[: limit + _SLACK]:
+        request = read(number)
+        if request is not None:  # a vector can outlive its request's place in the app
+            matches.append(SimilarMatch(request, score))
+    return with_originals(matches, read, limit=limit)
 
 
-def semantic_matches(
-    runtime: Runtime, app: str, title: str, description: str
-) -> list[SimilarMatch] | None:
-    """The app's requests nearest to the draft's embedding (score: cosine), best first;
-    None when the draft cannot be embedded or the index searched now."""
+def nearest(runtime: Runtime, app: str, title: str, description: str) -> list[Neighbour] | None:
+    """The app's requests nearest to the draft's embedding, best first; None when the draft
+    cannot be embedded or the index searched now."""
     from bridge.embeddings.job import embed_within_budget, embedding_text
 
     embedder, vectors = runtime.embedder, runtime.vectors
@@ -61,17 +77,7 @@ def semantic_matches(
         embedding = embed_within_budget(runtime, embedder, embedding_text(title, description))
         if embedding is None:
             return None
-        neighbours = vectors.nearest(app, embedding.vector, limit=CANDIDATES)
+        return vectors.nearest(app, embedding.vector, limit=CANDIDATES)
     except (EmbeddingUnavailableError, EmbeddingRefusedError, VectorStoreError) as error:
         log.warning("similar requests of %s stay lexical: %s", app, error)
         return None
-    found: list[SimilarMatch] = []
-    for neighbour in neighbours:
-        request = runtime.store.get_request(app, neighbour.number)
-        if request is not None:  # a vector can outlive its request's place in the app
-            found.append(SimilarMatch(request, neighbour.similarity))
-    return with_originals(found, lambda number: _original(runtime, app, number), limit=CANDIDATES)
-
-
-def _original(runtime: Runtime, app: str, number: int) -> Request | None:
-    return runtime.store.get_request(app, number)
