@@ -6,6 +6,7 @@ here; tests pass their own settings and adapters.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -32,6 +33,7 @@ from bridge.api.request_log import install_request_log
 from bridge.inline import InlineDelivery
 from bridge.pacing import Budget, ContentPacer, Pacer, SharedPacer
 from bridge.runtime import Runtime
+from bridge.secrets import signing_key
 from bridge.settings import ConfigError, Settings
 from bridge.stores import open_store
 from bridge.timeutil import utcnow
@@ -83,6 +85,7 @@ def build_runtime(
         queue=queue if queue is not None else default_queue(settings),
         pacer=pacer,
         clock=clock,
+        signing_key=functools.cache(functools.partial(signing_key, settings.secrets)),
         analyzer=analyzer if analyzer is not None else default_analyzer(settings),
         notifications=notifications if notifications is not None else _notifications(settings),
         embedder=embedder,

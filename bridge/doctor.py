@@ -18,6 +18,7 @@ from bridge.ports import (
     TrackerError,
     VectorIndex,
 )
+from bridge.secrets import SIGNING_FALLBACKS, SIGNING_SECRET
 from bridge.settings import APP_SECRETS, ConfigError, Settings
 from bridge.stores import StoreUrlError, open_store
 from bridge.tracking import build_tracker
@@ -90,7 +91,25 @@ def check(settings: Settings) -> list[Finding]:
                     )
                 )
     findings.extend(shared_secret_findings(settings))
+    findings.append(signing_finding(settings))
     return findings
+
+
+def signing_finding(settings: Settings) -> Finding:
+    """Whether every process of this deployment signs its own tokens with one key."""
+    if settings.secrets.is_set(SIGNING_SECRET):
+        return Finding(True, "signing key", f"from {SIGNING_SECRET}")
+    for name in SIGNING_FALLBACKS:
+        if settings.secrets.is_set(name):
+            return Finding(
+                True, "signing key", f"derived from {name}; set {SIGNING_SECRET} to rotate it apart"
+            )
+    return Finding(
+        False,
+        "signing key",
+        f"set {SIGNING_SECRET}: without it each process signs with a random key, so form tokens "
+        "and unsubscribe links of one process fail in another and after a restart",
+    )
 
 
 def shared_secret_findings(settings: Settings) -> list[Finding]:

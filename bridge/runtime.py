@@ -25,6 +25,9 @@ class Runtime:
     queue: JobQueue
     pacer: ContentPacer
     clock: Callable[[], datetime]
+    # The deployment's own signing key (bridge.secrets.signing_key), resolved on first use
+    # and then kept: a cold start answering /healthz never reads an SSM parameter for it.
+    signing_key: Callable[[], bytes]
     # None while [analysis] model_id is unset: analysis is off.
     analyzer: Analyzer | None = None
     # None while no app has webhooks and no SNS topic is configured.

@@ -8,6 +8,9 @@ so a Lambda cold start pays for them once and a warm invocation never does.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -80,3 +83,32 @@ class SecretResolver:
                         f"{type(error).__name__}"
                     ) from error
         return None
+
+
+SIGNING_SECRET = "FEATUREBRIDGE_SIGNING_SECRET"  # noqa: S105 -- a variable name, not a secret
+# Secrets a signing key may be derived from when FEATUREBRIDGE_SIGNING_SECRET is unset, in order.
+SIGNING_FALLBACKS = ("FEATUREBRIDGE_ADMIN_TOKEN", "GITHUB_WEBHOOK_SECRET")
+
+
+def signing_key(resolver: SecretResolver) -> bytes:
+    """The key this deployment signs its own tokens with (form render times, unsubscribe links).
+
+    ``FEATUREBRIDGE_SIGNING_SECRET`` when set. Else it is derived from the admin token or the
+    webhook secret by HMAC, so every process and Lambda environment of one deployment agrees
+    without another secret to manage, and the derived key reveals nothing of its source. With
+    none of them set, a random key per process: tokens then hold only within that process.
+    Callers derive a key per purpose from this one (see :func:`purpose_key`).
+    """
+    secret = resolver.get(SIGNING_SECRET)
+    if secret:
+        return secret.encode()
+    for name in SIGNING_FALLBACKS:
+        source = resolver.get(name)
+        if source:
+            return hmac.new(source.encode(), b"featurebridge signing key", hashlib.sha256).digest()
+    return secrets.token_bytes(32)
+
+
+def purpose_key(key: bytes, purpose: str) -> bytes:
+    """A key for one purpose, so a token signed for one use never validates as another."""
+    return hmac.new(key, purpose.encode(), hashlib.sha256).digest()
