@@ -50,7 +50,9 @@ def _deliver(runtime: Runtime, payload: dict[str, Any]) -> None:
 
 def _sync(runtime: Runtime, payload: dict[str, Any]) -> None:
     app_id = payload.get("app")
-    sync_all(runtime, app_id=str(app_id) if app_id else None)
+    # The schedule's syncs are incremental between full passes; one asked for is full.
+    full = None if payload.get("scheduled") else True
+    sync_all(runtime, app_id=str(app_id) if app_id else None, full=full)
 
 
 def _merge(runtime: Runtime, payload: dict[str, Any]) -> None:
@@ -107,8 +109,13 @@ def tally_job() -> Job:
 
 
 def sync_job(app_id: str | None = None) -> Job:
-    """The job that reconciles one app, or all."""
+    """The job that reconciles one app, or all, with a full pass."""
     return Job(SYNC, {"app": app_id} if app_id else {})
+
+
+def scheduled_sync_job() -> Job:
+    """The schedule's job: every app, incremental unless a full pass is due."""
+    return Job(SYNC, {"scheduled": True})
 
 
 # The payload fields a job's log lines carry (ids and numbers only).

@@ -135,6 +135,19 @@ class GitHubChanges:
 
 
 @dataclass(frozen=True, slots=True)
+class SyncMarks:
+    """Where an app's reconciliation stands.
+
+    ``since``: when the last complete pass (full or incremental) started, so the
+    next incremental pass asks GitHub for issues updated since then; ``full_at``:
+    when the last complete full pass started. None: never.
+    """
+
+    since: datetime | None = None
+    full_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class TallyDue:
     """A request whose vote tally on GitHub is behind its votes."""
 
@@ -286,6 +299,12 @@ class IndexStore(Protocol):
         second effect and a redelivery after a failure still heals. Returns
         False when the delivery had already been applied.
         """
+
+    def sync_marks(self, app: str) -> SyncMarks:
+        """The app's sync marks (both None before its first complete pass)."""
+
+    def record_sync(self, app: str, marks: SyncMarks) -> None:
+        """Keep ``marks`` as the app's sync marks, replacing the previous ones."""
 
     def installed_repos(self) -> frozenset[str]:
         """Repositories the GitHub App is installed on, as webhooks reported them."""
@@ -469,9 +488,16 @@ class IssueTracker(Protocol):
         """Look through the repo's recent issues (not search) for the marker."""
 
     def iter_issues(
-        self, repo: str, labels: Sequence[str], *, state: str = "all"
+        self,
+        repo: str,
+        labels: Sequence[str],
+        *,
+        state: str = "all",
+        since: datetime | None = None,
     ) -> Iterator[TrackedIssue]:
-        """Every issue (not pull request) carrying all ``labels``, 100 per request."""
+        """Every issue (not pull request) carrying all ``labels``, 100 per request;
+        with ``since``, only those GitHub last updated at or after it (a 👍 does not
+        update an issue)."""
 
     def upsert_comment(
         self,

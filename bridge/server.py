@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from bridge.api.errors import CODE_OF_STATUS
 from bridge.api.github import WEBHOOK_BODY_LIMIT
 from bridge.app import build_runtime, create_app
-from bridge.jobs import SWEEP_BATCH, run_job, sweep, sync_job
+from bridge.jobs import SWEEP_BATCH, run_job, scheduled_sync_job, sweep
 from bridge.privacy.retention import SERVE_INTERVAL_SECONDS, retention_job
 from bridge.queues import ThreadJobQueue
 from bridge.runtime import Runtime
@@ -32,7 +32,7 @@ MAX_BUFFERED_BODY = WEBHOOK_BODY_LIMIT + 1
 
 def _start_worker(runtime: Runtime, queue: ThreadJobQueue) -> None:
     sync_every = runtime.settings.server.sync_interval_minutes * 60.0
-    periodic = [(sync_every, sync_job())] if runtime.tracker.health().configured else []
+    periodic = [(sync_every, scheduled_sync_job())] if runtime.tracker.health().configured else []
     if runtime.settings.server.retain_personal_days is not None:
         periodic.append((SERVE_INTERVAL_SECONDS, retention_job()))
     queue.start(

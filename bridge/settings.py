@@ -50,6 +50,10 @@ class ServerSettings(_Strict):
     public_url: str = "http://127.0.0.1:8000"
     inline_delivery_seconds: Annotated[float, Field(ge=0, le=25)] = 3
     sync_interval_minutes: Annotated[int, Field(ge=1)] = 15
+    # Every scheduled sync reads only the issues GitHub updated since the last one; a
+    # 👍 does not update an issue, so a full pass at least this often heals the counts
+    # (and issues that left an app unseen). Equal to sync_interval_minutes: always full.
+    full_sync_interval_minutes: Annotated[int, Field(ge=1)] = 360
     voter_token_max_age: Annotated[int, Field(ge=60)] = 86_400
     # Submitters' emails and names are dropped after this many days; None keeps them.
     retain_personal_days: Annotated[int, Field(ge=1)] | None = None
@@ -71,6 +75,15 @@ class ServerSettings(_Strict):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _full_sync_not_more_often(self) -> ServerSettings:
+        if self.full_sync_interval_minutes < self.sync_interval_minutes:
+            raise ValueError(
+                "full_sync_interval_minutes must be at least sync_interval_minutes"
+                f" ({self.sync_interval_minutes}): a full pass runs as one of the syncs"
+            )
+        return self
 
 
 class ProjectConfig(_Strict):

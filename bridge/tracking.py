@@ -54,7 +54,12 @@ class UnconfiguredTracker:
         raise TrackerNotConfiguredError(self._detail)
 
     def iter_issues(
-        self, repo: str, labels: Sequence[str], *, state: str = "all"
+        self,
+        repo: str,
+        labels: Sequence[str],
+        *,
+        state: str = "all",
+        since: datetime | None = None,
     ) -> Iterator[TrackedIssue]:
         """Refuse, as for creating."""
         raise TrackerNotConfiguredError(self._detail)

@@ -287,6 +287,7 @@ class GitHubIssueTracker:
         self,
         repo: str,
         labels: Sequence[str],
+        *,
         state: str = "all",
         since: datetime | None = None,
     ) -> Iterator[TrackedIssue]:

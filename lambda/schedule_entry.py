@@ -45,12 +45,13 @@ def sweep(rt: Runtime, context: Any) -> int:
 
 
 def sync(rt: Runtime, context: Any) -> int:
-    """Reconcile every app with GitHub; return how many apps were synced (0 without GitHub)."""
+    """Reconcile every app with GitHub, incrementally unless a full pass is due; return how
+    many apps were synced (0 without GitHub)."""
     if not rt.tracker.health().configured:
         return 0
     from bridge.sync import sync_all
 
-    reports = sync_all(rt)
+    reports = sync_all(rt, full=None)
     for report in reports:
         log.info("sync %s", report.summary())
     return len(reports)

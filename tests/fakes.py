@@ -98,9 +98,10 @@ class FakeTracker:
                 return issue
         return None
 
-    def iter_issues(self, repo: str, labels, *, state: str = "all"):  # type: ignore[no-untyped-def]
+    def iter_issues(self, repo: str, labels, *, state: str = "all", since=None):  # type: ignore[no-untyped-def]
         self.pages = getattr(self, "pages", 0)
         issues = [i for i in self.issues.get(repo, []) if set(labels) <= set(i.labels)]
+        issues = [i for i in issues if since is None or i.updated_at >= since]
         self.pages += max(1, -(-len(issues) // 100))
         yield from issues
 

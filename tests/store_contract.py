@@ -33,6 +33,7 @@ from bridge.ports import (
     InstallationChange,
     InvalidCursorError,
     ListQuery,
+    SyncMarks,
 )
 from bridge.privacy.forget import ForgetReport, anonymised_voter
 from bridge.ranking import trend_seed
@@ -550,6 +551,28 @@ class StoreContract:
             now=T0,
         )
         assert store.installed_repos() == frozenset()
+
+    def test_sync_marks_round_trip_per_app(self, store: IndexStore) -> None:
+        assert store.sync_marks("mobile") == SyncMarks()
+        first = SyncMarks(since=T0, full_at=T0)
+        store.record_sync("mobile", first)
+        later = SyncMarks(since=T0 + timedelta(minutes=15, microseconds=7), full_at=T0)
+        store.record_sync("mobile", later)
+        assert store.sync_marks("mobile") == later
+        assert store.sync_marks("web") == SyncMarks()
+        store.record_sync("web", SyncMarks(since=T0))
+        assert store.sync_marks("web") == SyncMarks(since=T0, full_at=None)
+        assert store.sync_marks("mobile") == later
+
+    def test_sync_marks_are_not_requests(self, store: IndexStore) -> None:
+        store.upsert_request(request(1))
+        store.record_sync("mobile", SyncMarks(since=T0, full_at=T0))
+        page = store.list_requests(ListQuery(app="mobile", sort=SortOrder.NEW, limit=100))
+        assert [r.number for r in page.items] == [1]
+        exported = store.export_requests(
+            apps=["mobile"], status=None, updated_since=None, limit=100, cursor=None
+        )
+        assert [r.number for r in exported.items] == [1]
 
     # ---------------------------------------------------------------- votes
 

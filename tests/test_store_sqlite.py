@@ -135,7 +135,8 @@ def test_migration_indexes_existing_requests_with_their_submissions_text(tmp_pat
             "DROP TABLE request_search; DROP TABLE request_text;"
             " DROP TRIGGER requests_text_inserted; DROP TRIGGER requests_title_changed;"
             " DROP TRIGGER requests_text_deleted;"
-            " DROP TABLE event_claims; DROP TABLE notifications;"  # later migrations
+            # later migrations:
+            " DROP TABLE event_claims; DROP TABLE notifications; DROP TABLE sync_marks;"
             f" PRAGMA user_version = {search};"
         )
     reopened = SQLiteStore(path)

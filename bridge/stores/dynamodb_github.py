@@ -25,12 +25,12 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bridge.domain import Request, Source
-from bridge.ports import DELIVERY_TTL, GitHubChanges, InstallationChange, StoreError
+from bridge.ports import DELIVERY_TTL, GitHubChanges, InstallationChange, StoreError, SyncMarks
 from bridge.stores import dynamodb_items as i
 from bridge.stores import dynamodb_table as t
 from bridge.stores.dynamodb_client import Table, TransactionCancelledError, backoff, names
 from bridge.stores.dynamodb_outbox import TRANSACTION_ATTEMPTS
-from bridge.timeutil import to_sortable
+from bridge.timeutil import parse_iso, to_sortable
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import QueryInputTypeDef, TransactWriteItemTypeDef
@@ -83,6 +83,26 @@ class GitHubMixin:
     def installed_repos(self) -> frozenset[str]:
         """Repositories the App is installed on."""
         return frozenset(i.required_text(item, "repo") for item in self._installations())
+
+    def sync_marks(self, app: str) -> SyncMarks:
+        """The app's sync marks: one item of its own (a strongly consistent read)."""
+        item = self._table.get(i.key(t.sync_pk(app), "SYNC"))
+        if item is None:
+            return SyncMarks()
+        since, full_at = i.text(item, "since"), i.text(item, "full_at")
+        return SyncMarks(
+            since=parse_iso(since) if since else None,
+            full_at=parse_iso(full_at) if full_at else None,
+        )
+
+    def record_sync(self, app: str, marks: SyncMarks) -> None:
+        """Put the app's sync marks item (the last pass to finish wins)."""
+        item: Item = i.key(t.sync_pk(app), "SYNC")
+        if marks.since is not None:
+            item["since"] = i.s(to_sortable(marks.since))
+        if marks.full_at is not None:
+            item["full_at"] = i.s(to_sortable(marks.full_at))
+        self._table.put(item)
 
     # ------------------------------------------------------------------ writes
 

@@ -14,6 +14,7 @@ idempotency key        ``IDEM#<app>#<key>``            ``IDEM``
 rate-limit window      ``RATE#<key>``                  ``W#<window start, epoch s>``
 webhook delivery id    ``DELIVERY#<id>``               ``DELIVERY``
 App installation       ``INSTALL``                     ``REPO#<owner/name>``
+sync marks of an app   ``SYNC#<app>``                  ``SYNC``
 =====================  ==============================  ==============================
 
 Global secondary indexes (all sparse: only items carrying the key attributes):
@@ -143,6 +144,11 @@ def idempotency_pk(app: str, key: str) -> str:
 def rate_pk(key: str) -> str:
     """Partition of a rate-limit key; its windows are the sort keys."""
     return f"RATE#{key}"
+
+
+def sync_pk(app: str) -> str:
+    """Partition of an app's sync marks (one item, sort key ``SYNC``)."""
+    return f"SYNC#{app}"
 
 
 def counter_pk(key: str) -> str:

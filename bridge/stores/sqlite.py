@@ -23,6 +23,7 @@ from bridge.ports import (
     ListQuery,
     Page,
     StoreError,
+    SyncMarks,
 )
 from bridge.stores.codec import export_cursor, export_position
 from bridge.stores.sqlite_analysis import AnalysisMixin
@@ -40,7 +41,7 @@ from bridge.stores.sqlite_rows import (
 from bridge.stores.sqlite_schema import MIGRATIONS
 from bridge.stores.sqlite_similar import SimilarMixin
 from bridge.stores.sqlite_votes import VotesMixin
-from bridge.timeutil import to_sortable
+from bridge.timeutil import parse_iso, to_sortable
 
 __all__ = ["MIGRATIONS", "SQLiteStore"]
 
@@ -183,6 +184,29 @@ class SQLiteStore(
     def installed_repos(self) -> frozenset[str]:
         """Repositories the App is installed on."""
         return frozenset(row["repo"] for row in self._read("SELECT repo FROM installations"))
+
+    def sync_marks(self, app: str) -> SyncMarks:
+        """The app's sync marks (a row of ``sync_marks``)."""
+        rows = self._read("SELECT since, full_at FROM sync_marks WHERE app = ?", (app,))
+        if not rows:
+            return SyncMarks()
+        since, full_at = rows[0]["since"], rows[0]["full_at"]
+        return SyncMarks(
+            since=parse_iso(since) if since else None,
+            full_at=parse_iso(full_at) if full_at else None,
+        )
+
+    def record_sync(self, app: str, marks: SyncMarks) -> None:
+        """Replace the app's sync marks."""
+        with self._write() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO sync_marks (app, since, full_at) VALUES (?, ?, ?)",
+                (
+                    app,
+                    to_sortable(marks.since) if marks.since else None,
+                    to_sortable(marks.full_at) if marks.full_at else None,
+                ),
+            )
 
     def _sync(self, db: sqlite3.Connection, request: Request) -> None:
         """Apply GitHub's view of a request, keeping the bridge's own fields.

@@ -206,4 +206,12 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX notifications_due ON notifications (next_attempt_at) WHERE state = 'pending';
     CREATE INDEX notifications_state ON notifications (state, id);
     """,
+    # incremental sync (issue 24): where each app's last complete pass and full pass started.
+    """
+    CREATE TABLE sync_marks (
+        app TEXT PRIMARY KEY,
+        since TEXT,
+        full_at TEXT
+    );
+    """,
 )
