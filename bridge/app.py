@@ -15,6 +15,7 @@ from flask import Flask
 
 from bridge.api import (
     analysis,
+    apps,
     export,
     feedbackfin,
     github,
@@ -180,6 +181,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     install_request_log(app)
     register_error_handlers(app)
     app.url_value_preprocessor(numbers_fit_64_bits)
+    app.register_blueprint(apps.blueprint)
     app.register_blueprint(requests.blueprint)
     app.register_blueprint(votes.blueprint)
     app.register_blueprint(google_forms.blueprint)

@@ -9,12 +9,13 @@ OpenAPI description (:mod:`bridge.api.openapi`).
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
+from bridge.analysis.model import Duplicate
 from bridge.api.cursor import CURSOR_PATTERN
-from bridge.domain import Request, SortOrder, Source, Status
+from bridge.domain import AnalysisRecord, Request, SortOrder, Source, Status
 from bridge.similar.terms import DESCRIPTION_SCAN
 from bridge.timeutil import to_iso
 from bridge.untrusted import NOT_BLANK
@@ -110,11 +111,72 @@ class RequestOut(BaseModel):
         return self.model_dump(mode="json", exclude={"voted"} if self.voted is None else set())
 
 
+class AnalysisOut(BaseModel):
+    """A request's latest AI analysis: what its issue's analysis comment says."""
+
+    model_id: str
+    analysed_at: str
+    summary: str
+    category: str
+    sentiment: Literal["positive", "neutral", "negative", "mixed"]
+    priority: Annotated[int, Field(ge=1, le=10)]
+    priority_reason: str
+    complexity: Literal["S", "M", "L", "XL"]
+    business_value: Literal["low", "medium", "high"]
+    suggested_labels: list[str]
+    likely_duplicates: list[Duplicate] = Field(description="issues of the same app, each with why")
+
+    @classmethod
+    def of(cls, record: AnalysisRecord | None) -> AnalysisOut | None:
+        """The analysis to show, or None when there is none or it failed."""
+        if record is None or record.failed:
+            return None
+        try:
+            return cls.model_validate(
+                {
+                    **record.fields,
+                    "model_id": record.model_id,
+                    "analysed_at": to_iso(record.analysed_at),
+                }
+            )
+        except ValidationError:  # kept by a version of the bridge with another shape
+            return None
+
+
+class RequestDetailOut(RequestOut):
+    """One request, with its analysis."""
+
+    analysis: AnalysisOut | None = Field(
+        default=None, description="null until analysed, or when the last analysis failed"
+    )
+
+    @classmethod
+    def of(cls, request: Request) -> RequestDetailOut:
+        """Shape a domain request and its analysis for the API."""
+        shown = RequestOut.of(request)
+        return cls(**dict(shown), analysis=AnalysisOut.of(request.analysis))
+
+
 class RequestList(BaseModel):
     """A page of a listing."""
 
     items: list[RequestOut]
     next_cursor: str | None
+
+
+class AppOut(BaseModel):
+    """An app whose requests this caller may read."""
+
+    id: str
+    name: str
+    repo: str = Field(description="the GitHub repository its requests are filed in")
+    public: bool = Field(description="anyone may read it; otherwise the operator or its voters")
+
+
+class AppList(BaseModel):
+    """The apps this caller may read, by id."""
+
+    items: list[AppOut]
 
 
 class ErrorBody(BaseModel):

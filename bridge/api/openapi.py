@@ -14,10 +14,11 @@ from bridge.api.errors import CODE_OF_STATUS
 from bridge.api.export_models import EXPORT_DESCRIPTION, ExportDocument, ExportParams, ExportRow
 from bridge.api.github import WEBHOOK_BODY_LIMIT
 from bridge.api.models import (
+    AppList,
     ErrorOut,
     ListParams,
+    RequestDetailOut,
     RequestList,
-    RequestOut,
     SimilarList,
     SimilarParams,
     SyncParams,
@@ -166,6 +167,16 @@ FEEDBACKFIN_DESCRIPTION = (
 OPERATIONS: tuple[Operation, ...] = (
     Operation(
         "get",
+        "/v1/apps",
+        "List the apps this caller may read",
+        {200: AppList},
+        tags=("apps",),
+        description="Public apps; every app with the operator token; with a voter token in"
+        " X-Featurebridge-Voter also that token's app. From the configuration, by id.",
+        headers={"X-Featurebridge-Voter": "a voter token: also lists its app"},
+    ),
+    Operation(
+        "get",
         "/v1/apps/{app}/requests",
         "List an app's requests from the index",
         {200: RequestList},
@@ -175,8 +186,8 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation(
         "get",
         "/v1/apps/{app}/requests/{number}",
-        "Show one request",
-        {200: RequestOut},
+        "Show one request, with its latest AI analysis",
+        {200: RequestDetailOut},
         errors=(401, 403, 404, 429, 503),
     ),
     Operation(

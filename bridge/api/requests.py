@@ -72,15 +72,15 @@ def list_requests(app_id: str) -> Response:
 
 @blueprint.get("/v1/apps/<app_id>/requests/<int:number>")
 def show_request(app_id: str, number: int) -> Response:
-    """One request of the index."""
-    from bridge.api.models import RequestOut
+    """One request of the index, with its latest analysis."""
+    from bridge.api.models import RequestDetailOut
 
     app = visible_app(app_id)
     limit_reads(app)
     found = runtime().store.get_request(app.id, number)
     if found is None:
         raise ApiError("not_found", f"no request #{number} in app {app.id!r}")
-    [shown] = _with_voted(app, [RequestOut.of(found)])
+    [shown] = _with_voted(app, [RequestDetailOut.of(found)])
     return jsonify(shown.to_json())
 
 
