@@ -52,6 +52,15 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help='JSON Lines: {"title": ..., "description": ..., "original": <issue number>}',
     )
+    mcp = commands.add_parser(
+        "mcp", help="serve MCP on stdio: read-only tools over a running bridge's HTTP API"
+    )
+    mcp.add_argument(
+        "--url",
+        default="http://127.0.0.1:8000",
+        help="the bridge's base URL (serve or Lambda); tokens from FEATUREBRIDGE_ADMIN_TOKEN"
+        " or FEATUREBRIDGE_VOTER_TOKEN",
+    )
     commands.add_parser("doctor", help="check configuration and credentials; exit 1 on problems")
     forget = commands.add_parser("forget", help="erase one person's personal data from the index")
     forget.add_argument("--email", required=True, metavar="ADDRESS", help="the person's address")
@@ -81,6 +90,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script."""
     args = _parser().parse_args(argv)
     configure_logging()
+    if args.command == "mcp":
+        # A client of the HTTP API: it reads no configuration and opens no index.
+        from bridge.agents.server import run_mcp
+        from bridge.api.ops import service_version
+
+        return run_mcp(args.url, dict(os.environ), version=service_version())
     try:
         settings = Settings.from_env()
     except ConfigError as error:

@@ -41,6 +41,9 @@ HEAVY = (
     "numpy",  # vectors on SQLite: loaded with the first search or embedding
     "bridge.embeddings.job",
     "bridge.similar.search",
+    "bridge.agents",  # featurebridge mcp, and with it the MCP SDK: never the service's
+    "mcp",
+    "mcp_types",
 )
 # Embeddings configured (vectors in the SQLite index): a listing still loads none of them.
 EMBEDDINGS = '[analysis]\nembedding_model_id = "amazon.titan-embed-text-v2:0"\n'
@@ -106,6 +109,7 @@ def event_for(path: str, query: str = "") -> dict[str, object]:
     [
         ("/healthz", "", False, ""),  # Health is defined with its view
         ("/v1/apps/demo/requests", "sort=top&limit=20", True, ""),  # the read models only
+        ("/v1/apps", "", True, ""),
         ("/healthz", "", False, EMBEDDINGS),
         ("/v1/apps/demo/requests", "sort=top&limit=20", True, EMBEDDINGS),
     ],
