@@ -202,6 +202,24 @@ def test_similar_fuses_a_paraphrase_the_words_miss(parts: Parts) -> None:
     assert parts.tokens() == 4
 
 
+def test_the_analysis_is_given_the_fused_candidates(parts: Parts) -> None:
+    from bridge.analysis.job import similar_candidates
+
+    parts.seed(1, "Dark mode", "A dark theme for the whole app")
+    parts.seed(2, "Export to PDF")
+    parts.seed(4, "Black background")
+    for number, vector in ((1, unit(1, 0.1, 0)), (2, unit(0, 0, 1)), (4, unit(1, 0, 0))):
+        parts.vectors.put("mobile", number, vector)
+    request = parts.runtime.store.get_request("mobile", 4)
+    assert request is not None
+    lexical = parts.runtime.store.similar("mobile", request.title, limit=5)
+    assert [m.request.number for m in lexical] == [4]  # no word in common with #1 or #2
+    expect_embedding(parts.stubber, unit(1, 0, 0), tokens=3)
+    # The request's own neighbour by meaning reaches the model; itself is left out.
+    assert list(similar_candidates(parts.runtime, request, "")) == [1, 2]
+    assert parts.tokens() == 3
+
+
 def test_healthz_says_similar_requests_use_embeddings_and_what_they_spent(
     parts: Parts,
 ) -> None:

@@ -1,7 +1,8 @@
 """Similar requests: which of an app's requests a draft probably duplicates.
 
-``IndexStore.similar(app, title, description, limit=...)`` is the one entry
-point (the ``/similar`` route, the widget, the hosted form and the analysis all
-call it); this package holds the pure rules both stores share: drafts as search
-terms, scores in 0–1, and duplicates pointing to their originals.
+``bridge.similar.search.find_similar`` is the one entry point (the ``/similar``
+route, which the widget and the hosted form call, and the analysis): the
+store's lexical ``IndexStore.similar``, fused with embeddings where they are
+configured. This package also holds the pure rules both stores share: drafts
+as search terms, scores in 0–1, and duplicates pointing to their originals.
 """
