@@ -23,6 +23,8 @@ from bridge.duplicates import merge_duplicate
 from bridge.notify.emit import DELIVER_NOTIFICATION, record_changes
 from bridge.notify.outbox import RETRY_WINDOW
 from bridge.notify.report import run_notifications
+from bridge.notify.service import Notifications
+from bridge.notify.webhooks import SafeWebhookPoster
 from bridge.ports import GitHubChanges
 from bridge.runtime import Runtime
 from bridge.settings import Settings
@@ -357,6 +359,44 @@ def test_a_refused_target_fails_at_once_and_is_logged(
     ]
     assert all(item.attempts == 1 for item in failed)
     assert sum("refused" in line["message"] for line in log_lines) == 2
+
+
+def test_a_receiver_whose_name_does_not_resolve_for_a_while_still_gets_the_event(
+    make_settings: Callable[..., Settings], tmp_path: Path, clock: FakeClock
+) -> None:
+    lookups: list[str] = []
+
+    def flaky_dns(host: str, port: int) -> list[str]:
+        lookups.append(host)
+        if len(lookups) <= 3:
+            raise OSError("temporary failure in name resolution")
+        return ["127.0.0.1"]
+
+    with running_receiver() as receiver:
+        port = receiver.url.split(":")[2].split("/")[0]
+        settings = make_settings(
+            CONFIG.format(
+                json_url=f"http://hooks.receiver.test:{port}/hooks", slack_url=receiver.url
+            ).replace('["request.created", "vote.milestone"]', '["vote.milestone"]'),
+            MOBILE_WEBHOOK_SECRET=SECRET,
+        )
+        poster = SafeWebhookPoster(allow_private=True, resolver=flaky_dns)
+        rt = build_runtime(
+            settings,
+            store=SQLiteStore(tmp_path / "dns.db"),
+            tracker=FakeTracker(clock),
+            queue=RecordingQueue(),
+            clock=clock,
+            notifications=Notifications(settings, poster=poster),
+        )
+        file_request(rt)
+        settle(rt, clock)
+        poster.close()
+    (delivered,) = rt.store.recent_notifications(limit=10)
+    assert (delivered.state, delivered.attempts) == ("delivered", 4)
+    assert lookups == ["hooks.receiver.test"] * 4
+    (post,) = receiver.accepted
+    assert json.loads(post.body)["type"] == "request.created"
 
 
 def test_no_body_of_the_run_holds_an_email_or_a_name(

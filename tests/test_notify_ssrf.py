@@ -85,10 +85,15 @@ def test_a_target_resolving_to_a_forbidden_address_is_refused(address: str) -> N
     assert receiver.posts == []
 
 
-def test_a_name_that_does_not_resolve_is_a_delivery_error() -> None:
-    poster = SafeWebhookPoster(resolver=Resolver({}))
-    with pytest.raises(DeliveryError, match="does not resolve"):
+@pytest.mark.parametrize("answers", [{}, {"nowhere.example": []}])
+def test_a_name_that_does_not_resolve_is_a_delivery_error_not_a_refusal(
+    answers: dict[str, Sequence[str]],
+) -> None:
+    # DNS that fails now may answer later: the delivery is retried, not given up.
+    poster = SafeWebhookPoster(resolver=Resolver(answers))
+    with pytest.raises(DeliveryError, match="does not resolve") as failed:
         poster.post("https://nowhere.example/", b"{}", {})
+    assert not isinstance(failed.value, TargetRefusedError)
 
 
 def test_the_connection_goes_to_the_checked_address_with_the_original_host() -> None:

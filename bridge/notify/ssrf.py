@@ -23,6 +23,10 @@ CGNAT = ipaddress.ip_network("100.64.0.0/10")
 NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
 
+class UnresolvedError(Exception):
+    """The name gave no address just now: DNS may answer again, so the target is not refused."""
+
+
 def system_resolver(host: str, port: int) -> list[str]:
     """Every address the system resolver gives for ``host`` (one TCP lookup)."""
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
@@ -68,7 +72,8 @@ def _shown(address: IPAddress) -> str:
 def checked_address(
     host: str, port: int, *, resolver: Resolver, allow_private: bool
 ) -> tuple[IPAddress | None, str | None]:
-    """``(address, None)`` to connect to, or ``(None, why not)``.
+    """``(address, None)`` to connect to, or ``(None, why not)``; ``UnresolvedError`` when
+    the name does not resolve now (a lookup failure passes, a refusal does not).
 
     Every address the host resolves to is checked: one forbidden answer
     refuses the target, so a name cannot hide a private address behind a
@@ -76,8 +81,10 @@ def checked_address(
     """
     try:
         answers = resolver(host, port)
-    except (OSError, UnicodeError) as error:
-        return None, f"does not resolve ({type(error).__name__})"
+    except UnicodeError as error:  # no lookup can ever succeed for this name
+        return None, f"cannot be looked up ({type(error).__name__})"
+    except OSError as error:
+        raise UnresolvedError(f"does not resolve ({type(error).__name__})") from None
     addresses: list[IPAddress] = []
     for answer in answers:
         try:
@@ -85,7 +92,7 @@ def checked_address(
         except ValueError:
             return None, "resolves to something that is not an IP address"
     if not addresses:
-        return None, "does not resolve"
+        raise UnresolvedError("does not resolve")
     for address in addresses:
         why = refusal(address, allow_private=allow_private)
         if why is not None:

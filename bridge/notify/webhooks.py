@@ -15,7 +15,7 @@ import threading
 from typing import TYPE_CHECKING
 
 from bridge.notify.model import DeliveryError, TargetRefusedError
-from bridge.notify.ssrf import Resolver, checked_address, system_resolver
+from bridge.notify.ssrf import Resolver, UnresolvedError, checked_address, system_resolver
 
 if TYPE_CHECKING:
     import httpx
@@ -68,9 +68,12 @@ class SafeWebhookPoster:
             port = target.port or _DEFAULT_PORTS[target.scheme]
         except (httpx.InvalidURL, KeyError, UnicodeError):
             raise TargetRefusedError("the webhook URL cannot be used") from None
-        address, why = checked_address(
-            host, port, resolver=self._resolver, allow_private=self.allow_private
-        )
+        try:
+            address, why = checked_address(
+                host, port, resolver=self._resolver, allow_private=self.allow_private
+            )
+        except UnresolvedError as error:  # retried: the receiver's DNS may come back
+            raise DeliveryError(f"{host} {error}") from None
         if address is None:
             raise TargetRefusedError(f"{host} {why}")
         host_header = host if target.port is None else f"{host}:{target.port}"
