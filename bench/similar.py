@@ -5,8 +5,9 @@
 Quality: each product of ``bench/data/similar_eval.json`` becomes an app in
 one SQLite index (its existing requests, hard negatives included); every draft
 of the chosen half (default ``holdout``, the half no ranking choice looked at)
-asks ``store.similar()`` and, in the same run, a plain title-word-overlap
-baseline (Jaccard of the two titles' lower-cased word sets, no stemming, no
+asks ``store.similar()``, ``find_similar()`` fused with vectors that carry no
+information (all equal: it must not rank below lexical) and, in the same run, a
+plain title-word-overlap baseline (Jaccard of the two titles' lower-cased word sets, no stemming, no
 stopwords, ties to the older request). Prints recall@1, recall@5 and MRR (rank
 of the draft's original among the first 10; absent counts 0) for both.
 
@@ -213,25 +214,48 @@ class FixedEmbedder:
         return Embedding(tuple(rng.gauss(0, 1) for _ in range(DIMENSIONS)), len(text) // 4)
 
 
-def fused_runtime(
-    tmp: Path, store: SQLiteStore, requests: int
-) -> tuple[Runtime, SQLiteVectors, list[list[float]]]:
-    """A runtime whose search fuses ``requests`` random vectors kept beside the index."""
+class EqualEmbedder:
+    """Vectors that carry no information: every text's is the same."""
+
+    key = "equal@4"
+
+    def embed(self, text: str) -> Embedding:
+        return Embedding((0.5, 0.5, 0.5, 0.5), len(text) // 4)
+
+
+def bench_settings(tmp: Path) -> Settings:
     config = tmp / "bench.toml"
     config.write_text(
         '[[apps]]\nid = "big"\nname = "Big"\nrepo = "acme/big"\nlabels = ["fr"]\n',
         encoding="utf-8",
     )
-    settings = Settings.from_env({"FEATUREBRIDGE_CONFIG": str(config)})
+    return Settings.from_env({"FEATUREBRIDGE_CONFIG": str(config)})
+
+
+def fused_runtime(
+    tmp: Path, store: SQLiteStore, requests: int
+) -> tuple[Runtime, SQLiteVectors, list[list[float]]]:
+    """A runtime whose search fuses ``requests`` random vectors kept beside the index."""
     vectors = SQLiteVectors(str(tmp / "cost.db"), key=FixedEmbedder.key, dimensions=DIMENSIONS)
     rng = random.Random(3)
     stored = [[rng.gauss(0, 1) for _ in range(DIMENSIONS)] for _ in range(requests)]
     for number, vector in enumerate(stored, start=1):
         vectors.put("big", number, vector)
     runtime = build_runtime(
-        settings, store=store, queue=NoQueue(), embedder=FixedEmbedder(), vectors=vectors
+        bench_settings(tmp), store=store, queue=NoQueue(), embedder=FixedEmbedder(), vectors=vectors
     )
     return runtime, vectors, stored
+
+
+def equal_runtime(tmp: Path, store: SQLiteStore, corpus: dict[str, list[Request]]) -> Runtime:
+    """A runtime whose search fuses the evaluation set's requests with equal vectors."""
+    vectors = SQLiteVectors(str(tmp / "eval.db"), key=EqualEmbedder.key, dimensions=4)
+    for app, requests in corpus.items():
+        for request in requests:
+            vectors.put(app, request.number, (0.5, 0.5, 0.5, 0.5))
+    return build_runtime(
+        bench_settings(tmp), store=store, queue=NoQueue(), embedder=EqualEmbedder(), vectors=vectors
+    )
 
 
 def pure_python_nearest(stored: Sequence[Sequence[float]]) -> float:
@@ -269,6 +293,14 @@ def main() -> int:
             found = store.similar(draft.app, draft.title, draft.description, limit=DEPTH)
             return [match.request.number for match in found]
 
+        from bridge.similar.search import find_similar
+
+        equal = equal_runtime(tmp, store, corpus)
+
+        def fused_equal(draft: Draft) -> list[int]:
+            found = find_similar(equal, draft.app, draft.title, draft.description, limit=DEPTH)
+            return [match.request.number for match in found]
+
         def baseline(draft: Draft) -> list[int]:
             return title_overlap(draft, corpus[draft.app])
 
@@ -276,6 +308,7 @@ def main() -> int:
         print(f"{'':28}{'recall@1':>10}{'recall@5':>10}{'MRR':>8}")
         results = {
             "store.similar()": quality(ours, drafts),
+            "fused, all-equal vectors": quality(fused_equal, drafts),
             "title-word overlap": quality(baseline, drafts),
         }
         for name, figures in results.items():
@@ -285,6 +318,9 @@ def main() -> int:
             )
         gain = results["store.similar()"]["recall@5"] - results["title-word overlap"]["recall@5"]
         print(f"recall@5 over the baseline: {gain:+.3f} (goal >= +0.15)")
+        lexical, fused = results["store.similar()"], results["fused, all-equal vectors"]
+        worst = min(fused[name] - lexical[name] for name in lexical)
+        print(f"fused with all-equal vectors minus lexical, worst figure: {worst:+.3f} (goal >= 0)")
         cost(tmp, args.requests, args.queries)
     return 0
 

@@ -286,7 +286,7 @@ def test_a_neighbour_closed_as_duplicate_shows_its_original_and_few_requests_are
 
     for number in range(1, 31):
         parts.seed(number, f"Unrelated request {number}")
-        parts.vectors.put("mobile", number, unit(0, 1, number / 30))
+        parts.vectors.put("mobile", number, unit(number / 30, 1, 0))
     parts.seed(31, "Dark mode")
     duplicate = parts.runtime.store.get_request("mobile", 31)
     assert duplicate is not None

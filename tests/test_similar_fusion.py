@@ -17,7 +17,7 @@ from bridge.embeddings.sqlite import SQLiteVectors
 from bridge.ports import Embedding
 from bridge.settings import Settings
 from bridge.similar.evaluation import PairsError, read_pairs, recall_at
-from bridge.similar.fusion import RRF_K, competition_ranks, fuse
+from bridge.similar.fusion import RRF_K, certain_head, competition_ranks, fuse
 from bridge.similar.search import find_similar
 from bridge.stores.sqlite import SQLiteStore
 from tests.fakes import FakeClock, FakeTracker, RecordingQueue
@@ -50,6 +50,14 @@ def test_a_ranking_of_ties_leaves_the_lexical_order() -> None:
     assert [n for n, _ in fuse(lexical, semantic)] == [5, 2, 9, 1, 8]
 
 
+def test_a_cut_ranking_loses_the_items_tied_with_its_last() -> None:
+    cut = [(1, 0.9), (2, 0.7), (3, 0.5), (4, 0.50001)]
+    assert certain_head(cut, cut=4) == [(1, 0.9), (2, 0.7)]
+    assert certain_head(cut, cut=5) == cut  # not cut: every vector was compared
+    assert certain_head([(n, 0.3) for n in range(20)], cut=20) == []
+    assert certain_head([], cut=20) == []
+
+
 # ------------------------------------------------------------------ the held-out half
 
 
@@ -70,9 +78,16 @@ class Draft:
     original: int
 
 
+@pytest.mark.parametrize("board", ["own", "with_other_products"])
 def test_equal_vectors_never_rank_below_lexical_on_the_holdout_half(
-    make_settings: Callable[..., Settings], tmp_path: Path, tracker: FakeTracker, clock: FakeClock
+    make_settings: Callable[..., Settings],
+    tmp_path: Path,
+    tracker: FakeTracker,
+    clock: FakeClock,
+    board: str,
 ) -> None:
+    # "with_other_products": each app also holds every other product's requests, filed
+    # (and embedded) first, so an app has far more vectors than the nearest ones asked for.
     path = tmp_path / "eval.db"
     store = SQLiteStore(path)
     vectors = SQLiteVectors(str(path), key=EqualVectors.key, dimensions=4)
@@ -86,10 +101,18 @@ def test_equal_vectors_never_rank_below_lexical_on_the_holdout_half(
         vectors=vectors,
     )
     drafts: list[Draft] = []
-    for product in json.loads(EVAL.read_text(encoding="utf-8"))["products"]:
+    products = json.loads(EVAL.read_text(encoding="utf-8"))["products"]
+    for product in products:
         app = product["product"]
-        numbers = {item["id"]: n for n, item in enumerate(product["requests"], start=1)}
-        for item in product["requests"]:
+        others = [
+            item
+            for other in products
+            if other is not product and board == "with_other_products"
+            for item in other["requests"]
+        ]
+        filed = [*others, *product["requests"]]
+        numbers = {item["id"]: n for n, item in enumerate(filed, start=1)}
+        for item in filed:
             number = numbers[item["id"]]
             store.upsert_request(
                 Request(

@@ -6,6 +6,9 @@ order within each ranking counts, never the scale of BM25 or of a cosine
 equal to four places share a rank: a ranking that cannot tell items apart
 (vectors that carry no information) adds the same to each of them, and the
 lexical order stands. Ties in the fused score keep the lexical order too.
+A ranking cut at its first ``n`` (the nearest vectors) loses the items tied
+with its last: the cut chose among them at random, and items past it may
+score the same (``certain_head``).
 """
 
 from __future__ import annotations
@@ -24,6 +27,16 @@ def competition_ranks(scores: Sequence[float]) -> list[int]:
         tied = position > 0 and round(score, PLACES) == round(scores[position - 1], PLACES)
         ranks.append(ranks[-1] if tied else position + 1)
     return ranks
+
+
+def certain_head(ranking: Sequence[tuple[int, float]], *, cut: int) -> list[tuple[int, float]]:
+    """A ranking asked for its first ``cut`` items, less those tied with its last when it
+    holds ``cut`` (more items may share that score beyond the cut; with vectors all
+    equal, none is left)."""
+    if len(ranking) < cut or not ranking:
+        return list(ranking)
+    last = round(ranking[-1][1], PLACES)
+    return [(number, score) for number, score in ranking if round(score, PLACES) != last]
 
 
 def fuse(

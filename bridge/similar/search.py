@@ -20,7 +20,7 @@ from bridge.ports import (
     VectorStoreError,
 )
 from bridge.runtime import Runtime
-from bridge.similar.fusion import fuse
+from bridge.similar.fusion import certain_head, fuse
 from bridge.similar.originals import with_originals
 
 log = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ def find_similar(
 
     fused = fuse(
         [(m.request.number, m.score) for m in lexical],
-        [(n.number, n.similarity) for n in neighbours],
+        certain_head([(n.number, n.similarity) for n in neighbours], cut=CANDIDATES),
     )
     matches = []
     for number, score in fused[: limit + _SLACK]:
