@@ -3,7 +3,9 @@
 Runs the periodic work ``featurebridge serve`` runs in its worker thread: the
 worker's idle pass (``bridge.jobs.sweep``: the submission outbox through
 ``sweep_outbox``, then due vote tallies) and, when GitHub is configured, the
-reconciliation (``bridge.sync.sync_all``, what the ``sync`` job runs).
+reconciliation (``bridge.sync.sync_all``, what the ``sync`` job runs: incremental
+unless a full pass is due). After the sweep, while any submission still waits
+for GitHub, it writes the oldest one's age as an embedded metric (``bridge.metrics``).
 Both run here rather than through the queue: a sync of a large repository can
 outlast the worker's timeout, and this function has five minutes. The sweep
 stops when a batch comes up short or the invocation nears its timeout; the
@@ -13,6 +15,8 @@ next scheduled run carries on.
 from __future__ import annotations
 
 import logging
+import os
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -57,6 +61,26 @@ def sync(rt: Runtime, context: Any) -> int:
     return len(reports)
 
 
+def metrics(rt: Runtime, context: Any) -> int:
+    """While submissions wait for GitHub, write the oldest one's age as one embedded-metric
+    log line; 1 when it wrote one.
+
+    Standard output reaches CloudWatch Logs line by line, and CloudWatch turns the
+    line into the ``OldestPendingSubmissionAge`` metric the stack's alarm watches.
+    Nothing is written while nothing waits: a custom metric is billed for the hours
+    it is written in, and the alarm reads no figure as all clear.
+    """
+    from bridge.metrics import oldest_pending_line
+
+    stats = rt.store.outbox_stats()
+    if stats.pending == 0:
+        return 0
+    function = os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "schedule")
+    sys.stdout.write(oldest_pending_line(stats, now=rt.clock(), function=function) + "\n")
+    sys.stdout.flush()
+    return 1
+
+
 def retention(rt: Runtime, context: Any) -> int:
     """Drop personal data past ``retain_personal_days``, at the day's first run; 1 if it ran."""
     from bridge.privacy.retention import drop_expired_personal_data, due_on_schedule
@@ -72,6 +96,7 @@ def retention(rt: Runtime, context: Any) -> int:
 
 TASKS: dict[str, Callable[[Runtime, Any], int]] = {
     "sweep": sweep,
+    "metrics": metrics,
     "sync": sync,
     "retention": retention,
 }

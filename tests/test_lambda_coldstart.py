@@ -39,6 +39,7 @@ HEAVY = (
     "s3transfer",
     "botocore",  # SQLite index, no queue: nothing of AWS is needed
     "numpy",  # vectors on SQLite: loaded with the first search or embedding
+    "aws_xray_sdk",  # Lambda traces each invocation itself (Tracing: Active): no SDK
     "bridge.embeddings.job",
     "bridge.similar.search",
     "bridge.agents",  # featurebridge mcp, and with it the MCP SDK: never the service's

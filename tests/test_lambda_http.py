@@ -321,3 +321,38 @@ def test_entry_builds_its_runtime_from_the_environment_once(
     assert entries.common.runtime() is built
     assert entries.http.adapter() is adapter
     assert built.store.outbox_stats().pending == 1
+
+
+def test_behind_cloudfront_two_trusted_hops_count_the_viewer(
+    entries: Entries,  # noqa: F811
+    make_settings: Callable[..., Settings],
+    tmp_path: Path,
+    tracker: FakeTracker,
+    clock: FakeClock,
+) -> None:
+    # CloudFront appends the viewer to X-Forwarded-For and API Gateway appends the edge
+    # it came from (also sourceIp): with trusted_proxies = 2 the viewer is the client.
+    from tests.conftest import CONFIG
+
+    settings = make_settings(CONFIG.replace("[server]", "[server]\ntrusted_proxies = 2", 1))
+    rt = build_runtime(
+        settings,
+        store=SQLiteStore(tmp_path / "cdn.db"),
+        tracker=tracker,
+        queue=RecordingQueue(),
+        clock=clock,
+    )
+    entries.common.use_runtime(rt)
+    edge = "130.176.1.1"
+
+    def through_cloudfront(forwarded_for: str) -> int:
+        event = apigw_event("submit_form", headers={"x-forwarded-for": f"{forwarded_for}, {edge}"})
+        event["requestContext"]["http"]["sourceIp"] = edge
+        return int(entries.http.handler(event, FakeContext())["statusCode"])
+
+    limit = settings.server.rate_limits.submissions_per_hour
+    assert [through_cloudfront("198.51.100.7") for _ in range(limit)] == [201] * limit
+    assert through_cloudfront("198.51.100.7") == 429
+    assert through_cloudfront("203.0.113.9") == 201  # another viewer of the same edge
+    # What a viewer writes into X-Forwarded-For itself stays left of what CloudFront adds.
+    assert through_cloudfront("203.0.113.50, 198.51.100.7") == 429

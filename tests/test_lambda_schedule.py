@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,13 @@ def test_scheduled_event_sweeps_the_outbox_and_syncs(
 ) -> None:
     ids = [submit(runtime, f"Request {n}") for n in range(3)]
     result = schedule()
-    assert result == {"sweep": 3, "sync": len(runtime.settings.apps), "retention": 0}
+    # Nothing waits once the sweep is done: no metric line.
+    assert result == {
+        "sweep": 3,
+        "metrics": 0,
+        "sync": len(runtime.settings.apps),
+        "retention": 0,
+    }
     for sid in ids:
         assert runtime.store.get_submission(sid).delivery is Delivery.DELIVERED  # type: ignore[union-attr]
     assert len(tracker.issues["acme/mobile"]) == 3
@@ -85,12 +92,14 @@ def test_a_sweep_that_never_comes_back_short_is_bounded(
     assert schedule()["sweep"] == entries.schedule.MAX_ROUNDS * jobs.SWEEP_BATCH
 
 
-def test_without_github_nothing_is_attempted(
+@pytest.fixture
+def offline(
     entries: Entries,  # noqa: F811
     make_settings: Callable[..., Settings],
     tmp_path: Path,
     clock: FakeClock,
-) -> None:
+) -> Runtime:
+    """The schedule's runtime without GitHub credentials: submissions only wait."""
     runtime = build_runtime(
         make_settings(),
         store=SQLiteStore(tmp_path / "s.db"),
@@ -99,13 +108,51 @@ def test_without_github_nothing_is_attempted(
         clock=clock,
     )
     entries.common.use_runtime(runtime)
+    return runtime
+
+
+def test_without_github_nothing_is_attempted(
+    entries: Entries,  # noqa: F811
+    offline: Runtime,
+) -> None:
+    runtime = offline
     submit(runtime, "Waits")
     assert entries.schedule.handler(scheduled_event(), FakeContext()) == {
         "sweep": 0,
+        "metrics": 1,
         "sync": 0,
         "retention": 0,
     }
     assert runtime.store.outbox_stats().pending == 1
+
+
+def test_a_waiting_submission_is_reported_as_an_embedded_metric(
+    entries: Entries,  # noqa: F811
+    offline: Runtime,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from bridge.metrics import FUNCTION_DIMENSION, NAMESPACE, OLDEST_PENDING_AGE
+
+    runtime = offline
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "stack-ScheduleFunction-1A2B")
+    submit(runtime, "Waits")
+    clock.advance(90)
+    submit(runtime, "Waits too")
+    clock.advance(30)
+    entries.schedule.handler(scheduled_event(), FakeContext())
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    [line] = [line for line in lines if "_aws" in line]
+    assert line[OLDEST_PENDING_AGE] == 120.0  # the older of the two
+    assert line[FUNCTION_DIMENSION] == "stack-ScheduleFunction-1A2B"
+    [directive] = line["_aws"]["CloudWatchMetrics"]
+    assert directive == {
+        "Namespace": NAMESPACE,
+        "Dimensions": [[FUNCTION_DIMENSION]],
+        "Metrics": [{"Name": OLDEST_PENDING_AGE, "Unit": "Seconds"}],
+    }
+    assert line["_aws"]["Timestamp"] == int(clock().timestamp() * 1000)
 
 
 def test_a_failing_task_does_not_stop_the_others(

@@ -142,7 +142,7 @@ def _alarmed_queues(template: dict[str, Any]) -> set[str]:
     return {
         dimension["Value"]["Fn::GetAtt"][0]
         for alarm in resources_of(template, "AWS::CloudWatch::Alarm").values()
-        for dimension in alarm["Properties"]["Dimensions"]
+        for dimension in alarm["Properties"].get("Dimensions", [])
         if dimension["Name"] == "QueueName"
     }
 
