@@ -1,501 +1,492 @@
 /*
- * Feature Bridge widget: an app's top feature requests, votes and a submit form.
- *
- *   <script src="https://feedback.example.com/widget.js" data-app="mobile"
- *           data-voter-token="..." async></script>
- *
- * data-app          the app id (required)
- * data-voter-token  a voter token minted by the host app's server (optional;
- *                   without it an anonymous id kept in localStorage votes,
- *                   where the app allows anonymous votes)
- * data-target       a CSS selector of the element to render into (optional;
- *                   without it a floating button opens a panel)
- * data-mode         "form" for the submit form only (the hosted form page)
- * data-limit        how many requests to list (default 10)
- *
- * The API base is the script's own origin and path. No dependencies; all
- * text goes through textContent; styles are scoped under the "fbw-" prefix.
+ * Feature Bridge widget: an app's top requests, votes, similar requests as you
+ * type and a submit form, in an open shadow root. Script attributes and the
+ * window.FeatureBridge API: README, "The widget". No dependencies; data is
+ * written as text only; every request goes to the bridge the script came from.
+ * Served without its comments and indentation (bridge/api/pages.py).
  */
 (function () {
   "use strict";
-
   var script = document.currentScript;
-  if (!script || !script.src) {
-    return;
+  if (!script || !script.src) return;
+  function data(name) {
+    return script.getAttribute("data-" + name);
   }
-  var appId = script.getAttribute("data-app");
-  if (!appId) {
-    if (window.console) {
-      console.error("Feature Bridge widget: data-app is required");
-    }
-    return;
-  }
+  var appId = data("app");
+  if (!appId) return console.error("Feature Bridge widget: data-app is required");
   var base = script.src.replace(/\/widget\.js(?:[?#].*)?$/, "");
-  var apiBase = base + "/v1/apps/" + encodeURIComponent(appId);
-  var voterToken = script.getAttribute("data-voter-token") || null;
-  var targetSelector = script.getAttribute("data-target");
-  var formOnly = script.getAttribute("data-mode") === "form";
-  var limit = parseInt(script.getAttribute("data-limit") || "10", 10);
-  if (!(limit >= 1 && limit <= 100)) {
-    limit = 10;
-  }
-  var nonce = script.nonce || script.getAttribute("nonce") || "";
-  var STATUS_LABELS = {
-    open: "Under consideration",
-    planned: "Planned",
-    in_progress: "In progress",
-    completed: "Completed",
-    declined: "Declined",
-    duplicate: "Duplicate"
+  var api = base + "/v1/apps/" + encodeURIComponent(appId);
+  var mode = data("mode");
+  var limit = Math.min(Math.max(parseInt(data("limit"), 10) || 10, 1), 100);
+  var lang = data("lang") || "en";
+  var formToken = data("form-token");
+  var bridge = new EventTarget();
+  var token, tokenEmail, votingOff, list, listMessage, inputs, errors, similarBox, similarList;
+  var live, notify, emailBox, honeypot, submitButton, formMessage, sending, timer;
+  var seq = 0;
+  var items = {};
+  var key = newId();
+  var T = {
+    launcher: "Feedback", dialog: "Feature requests", close: "Close", top: "Top requests",
+    loading: "Loading…", empty: "No requests yet. Be the first!", suggest: "Suggest a feature",
+    title: "Title", description: "Description", email: "Email (optional, kept private)",
+    notify: "Tell me when this ships", needEmail: "Give your email to be told.", send: "Send",
+    sending: "Sending…", filed: "Thanks — filed as #{n}", queued: "Thanks — it's queued",
+    held: "Thanks — your request awaits review before it is published.",
+    similar: "Similar requests", found: "{n} similar requests", instead: "Vote for this instead",
+    insteadDone: "Voted", vote: "Vote for {t} ({n} votes)", unvote: "Remove your vote for {t} ({n} votes)",
+    counted: "Vote counted.", removed: "Vote removed.", notCounted: "Your vote was not saved. {e}",
+    offline: "Could not reach the server. Check your connection and try again.",
+    failed: "Something went wrong ({n}). Please try again.", wait: "Retry in {n} s.",
+    open: "Under consideration", planned: "Planned", in_progress: "In progress",
+    completed: "Completed", declined: "Declined", duplicate: "Duplicate"
   };
-  var instance = 0;
+  var CSS =
+    ":host{all:initial!important;display:block!important}" +
+    ".fbw-root{--b:#fff;--f:#1f2328;--m:#59636e;--l:#d1d9e0;--a:#0969da;--ab:#0969da;--p:#ddf4ff;--g:#1f883d;--e:#cf222e;--o:#1a7f37;font:14px/1.45 system-ui,sans-serif;color:var(--f)}" +
+    "@media(prefers-color-scheme:dark){.fbw-root{--b:#161b22;--f:#e6edf3;--m:#9198a1;--l:#3d444d;--a:#4493f8;--ab:#1f6feb;--p:#12263f;--g:#238636;--e:#f85149;--o:#3fb950}}" +
+    "*{box-sizing:border-box;font:inherit;color:inherit}h2,h3{font-size:15px;margin:0 0 8px}h2,h3,h4,label,.fbw-launcher{font-weight:600}h4{margin:0}" +
+    "ul{list-style:none;margin:0 0 12px;padding:0}li{display:flex;gap:8px;align-items:center;padding:6px 0;border-bottom:1px solid var(--l)}a{color:var(--a)}" +
+    "button,input,textarea{padding:4px 8px;border:1px solid var(--l);border-radius:6px;background:var(--b);cursor:pointer}" +
+    "[aria-pressed=true]{background:var(--p);border-color:var(--a);color:var(--a)}:disabled{cursor:default;opacity:.6}" +
+    ".fbw-title{flex:1;overflow-wrap:anywhere}.fbw-status,.fbw-field-error,[data-kind=error]{font-size:12px;color:var(--m)}[data-kind=error],.fbw-field-error{color:var(--e)}" +
+    "form,.fbw-field{display:grid;gap:6px}input,textarea{width:100%;cursor:auto}textarea{min-height:80px;resize:vertical}[aria-invalid=true]{border-color:var(--e)}" +
+    "[data-kind=ok]{color:var(--o)}.fbw-check{display:flex;gap:6px;align-items:center}.fbw-check input{width:auto;margin:0}" +
+    ".fbw-hp,.fbw-sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}" +
+    ".fbw-similar{padding:6px 8px;border:1px solid var(--l);border-radius:6px}.fbw-similar ul{margin:0}.fbw-similar li:last-child{border:0}" +
+    ".fbw-submit{justify-self:start;padding:6px 14px;border:0;background:var(--g);color:#fff}p{margin:4px 0 0}:focus-visible{outline:2px solid var(--a);outline-offset:1px}" +
+    ".fbw-launcher,.fbw-panel{position:fixed;right:20px;z-index:2147483000;box-shadow:0 4px 16px #0005}" +
+    ".fbw-launcher{bottom:20px;padding:10px 16px;border:0;border-radius:20px;background:var(--ab);color:#fff}" +
+    ".fbw-panel{bottom:70px;width:min(380px,calc(100vw - 40px));max-height:min(600px,calc(100vh - 100px));overflow:auto;padding:16px;background:var(--b);border:1px solid var(--l);border-radius:10px;animation:fbw-in .2s ease-out}" +
+    "@keyframes fbw-in{from{opacity:0;transform:translateY(8px)}}[hidden]{display:none!important}" +
+    ".fbw-close{float:right;border:0;background:none;font-size:18px;color:var(--m)}" +
+    "@media(prefers-reduced-motion:reduce){*{animation:none!important;transition:none!important}}";
 
-  var CSS = [
-    ".fbw-root{font:14px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:#1f2328;box-sizing:border-box}",
-    ".fbw-root *,.fbw-root *::before,.fbw-root *::after{box-sizing:inherit}",
-    ".fbw-root h2,.fbw-root h3{font-size:15px;margin:0 0 8px}",
-    ".fbw-list{list-style:none;margin:0 0 12px;padding:0}",
-    ".fbw-item{display:flex;gap:8px;align-items:center;padding:6px 0;border-bottom:1px solid #e6e8eb}",
-    ".fbw-vote{min-width:56px;padding:4px 8px;border:1px solid #d1d9e0;border-radius:6px;background:#fff;color:#1f2328;font:inherit;cursor:pointer}",
-    ".fbw-vote[aria-pressed=true]{background:#ddf4ff;border-color:#0969da;color:#0969da}",
-    ".fbw-vote:disabled{cursor:default;opacity:.6}",
-    ".fbw-title{flex:1;overflow-wrap:anywhere;color:inherit}",
-    ".fbw-status{font-size:12px;color:#59636e}",
-    ".fbw-form{display:grid;gap:6px}",
-    ".fbw-form label{font-weight:600}",
-    ".fbw-form input,.fbw-form textarea{width:100%;padding:6px 8px;border:1px solid #d1d9e0;border-radius:6px;font:inherit;color:inherit;background:#fff}",
-    ".fbw-form textarea{min-height:80px;resize:vertical}",
-    ".fbw-form [aria-invalid=true]{border-color:#cf222e}",
-    ".fbw-field-error{color:#cf222e;font-size:12px;min-height:0}",
-    ".fbw-submit{justify-self:start;padding:6px 14px;border:0;border-radius:6px;background:#1f883d;color:#fff;font:inherit;cursor:pointer}",
-    ".fbw-submit:disabled{opacity:.6;cursor:default}",
-    ".fbw-message{margin:4px 0 0;min-height:1em}",
-    ".fbw-message[data-kind=error]{color:#cf222e}",
-    ".fbw-message[data-kind=ok]{color:#1a7f37}",
-    ".fbw-root button:focus-visible,.fbw-root a:focus-visible,.fbw-root input:focus-visible,.fbw-root textarea:focus-visible{outline:2px solid #0969da;outline-offset:1px}",
-    ".fbw-launcher{position:fixed;right:20px;bottom:20px;z-index:2147483000;padding:10px 16px;border:0;border-radius:20px;background:#0969da;color:#fff;font:600 14px/1 system-ui,sans-serif;cursor:pointer;box-shadow:0 2px 8px rgba(0,0,0,.25)}",
-    ".fbw-panel{position:fixed;right:20px;bottom:70px;z-index:2147483000;width:min(380px,calc(100vw - 40px));max-height:min(600px,calc(100vh - 100px));overflow:auto;padding:16px;background:#fff;border:1px solid #d1d9e0;border-radius:10px;box-shadow:0 8px 24px rgba(0,0,0,.2)}",
-    ".fbw-panel[hidden]{display:none}",
-    ".fbw-close{float:right;border:0;background:none;font:inherit;font-size:18px;line-height:1;cursor:pointer;color:#59636e}"
-  ].join("\n");
-
-  function injectStyles() {
-    if (document.getElementById("fbw-styles")) {
-      return;
-    }
-    var style = document.createElement("style");
-    style.id = "fbw-styles";
-    if (nonce) {
-      style.nonce = nonce;
-    }
-    style.textContent = CSS;
-    (document.head || document.documentElement).appendChild(style);
-  }
-
-  function el(tag, attrs, text) {
+  function el(tag, attrs, text, parent) {
     var node = document.createElement(tag);
-    if (attrs) {
-      Object.keys(attrs).forEach(function (name) {
-        node.setAttribute(name, attrs[name]);
-      });
-    }
-    if (text !== undefined && text !== null) {
-      node.textContent = String(text);
-    }
+    for (var name in attrs) node.setAttribute(name, attrs[name]);
+    if (text != null) node.textContent = text;
+    if (parent) parent.appendChild(node);
     return node;
   }
-
-  function storage() {
-    try {
-      return window.localStorage;
-    } catch (error) {
-      return null;
-    }
+  function t(name, vars) {
+    return String(T[name]).replace(/\{(\w)\}/g, function (all, part) {
+      return vars[part];
+    });
   }
-
+  function say(node, text, kind) {
+    node.textContent = text || "";
+    kind ? node.setAttribute("data-kind", kind) : node.removeAttribute("data-kind");
+  }
+  // FeatureBridge.on("voted", fn) or window's "featurebridge:voted" event.
+  function emit(name, detail) {
+    bridge.dispatchEvent(new CustomEvent(name, { detail: detail }));
+    window.dispatchEvent(new CustomEvent("featurebridge:" + name, { detail: detail }));
+  }
   function newId() {
-    if (window.crypto && typeof window.crypto.randomUUID === "function") {
-      return window.crypto.randomUUID();
-    }
-    var bytes = new Uint8Array(16);
-    window.crypto.getRandomValues(bytes);
-    return Array.prototype.map.call(bytes, function (b) {
-      return ("0" + b.toString(16)).slice(-2);
+    return Array.prototype.map.call(crypto.getRandomValues(new Uint8Array(16)), function (b) {
+      return (b + 256).toString(16).slice(1);
     }).join("");
   }
-
-  var memoryAnonId = null;
+  // Local storage where the browser allows it; without it, for this page only.
+  var memory = {};
+  function stored(name, value) {
+    name = "fbw:" + name;
+    try {
+      if (value === undefined) return JSON.parse(localStorage.getItem(name)) || memory[name];
+      localStorage.setItem(name, JSON.stringify(value));
+    } catch (error) {
+      if (value === undefined) return memory[name];
+    }
+    memory[name] = value;
+  }
   function anonymousId() {
-    var store = storage();
-    var id = null;
     try {
-      id = store && store.getItem("fbw:anonymous-id");
-      if (!id) {
-        id = newId();
-        if (store) {
-          store.setItem("fbw:anonymous-id", id);
-        }
-      }
+      memory.id = memory.id || localStorage.getItem("fbw:anonymous-id") || newId();
+      localStorage.setItem("fbw:anonymous-id", memory.id);
     } catch (error) {
-      id = null;
+      memory.id = memory.id || newId();
     }
-    if (!id) {
-      memoryAnonId = memoryAnonId || newId();
-      id = memoryAnonId;
-    }
-    return id;
+    return memory.id;
   }
-
-  // Anonymous voters get no "voted" flag from the listing: remember it locally.
-  var votedKey = "fbw:voted:" + appId;
-  function anonymousVoted() {
-    try {
-      var raw = storage() && storage().getItem(votedKey);
-      var list = raw ? JSON.parse(raw) : [];
-      return Array.isArray(list) ? list : [];
-    } catch (error) {
-      return [];
-    }
+  // Anonymous voters get no "voted" flag from the API: the widget remembers their votes.
+  function remembered(number) {
+    return (stored("voted:" + appId) || []).indexOf(number) >= 0;
   }
-  function rememberVote(number, voted) {
-    var list = anonymousVoted().filter(function (n) {
+  function remember(number, voted) {
+    var numbers = (stored("voted:" + appId) || []).filter(function (n) {
       return n !== number;
     });
-    if (voted) {
-      list.push(number);
-    }
+    stored("voted:" + appId, voted ? numbers.concat(number) : numbers);
+  }
+  function identify(value) {
+    token = value || null;
+    tokenEmail = null;
     try {
-      if (storage()) {
-        storage().setItem(votedKey, JSON.stringify(list));
-      }
+      tokenEmail = JSON.parse(atob(token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/"))).email;
     } catch (error) {
-      /* storage full or blocked: the vote still counts on the server */
+      /* no token, or one the widget cannot read: the bridge decides */
     }
+    if (emailBox) emailBox.hidden = !!tokenEmail;
   }
 
   function call(method, path, body, headers) {
-    var init = { method: method, headers: { Accept: "application/json" }, credentials: "omit" };
-    Object.keys(headers || {}).forEach(function (name) {
-      init.headers[name] = headers[name];
-    });
-    if (body !== undefined) {
-      init.headers["Content-Type"] = "application/json";
-      init.body = JSON.stringify(body);
-    }
-    return fetch(apiBase + path, init).then(
+    headers = headers || {};
+    headers.Accept = "application/json";
+    if (body) headers["Content-Type"] = "application/json";
+    return fetch(api + path, { method: method, headers: headers, credentials: "omit", body: body && JSON.stringify(body) }).then(
       function (response) {
-        return response.text().then(function (text) {
-          var data = null;
-          try {
-            data = text ? JSON.parse(text) : null;
-          } catch (error) {
-            data = null;
-          }
-          return { status: response.status, data: data, headers: response.headers };
+        return response.json().catch(Object).then(function (answer) {
+          return { status: response.status, data: answer || {}, headers: response.headers };
         });
       },
       function () {
-        return { status: 0, data: null, headers: null };
+        return { status: 0, data: {} };
       }
     );
   }
-
   function errorText(result) {
-    if (result.status === 0) {
-      return "Could not reach the server. Check your connection and try again.";
-    }
-    var message = result.data && result.data.error && result.data.error.message;
-    if (result.status === 429) {
-      var wait = result.headers && result.headers.get("Retry-After");
-      return (message || "Too many requests.") +
-        (wait && (!message || message.indexOf(wait + " s") < 0) ? " Retry in " + wait + " s." : "");
-    }
-    return message || "Something went wrong (" + result.status + "). Please try again.";
+    if (!result.status) return T.offline;
+    var error = result.data.error || {};
+    var text = T["e_" + error.code] || error.message || t("failed", { n: result.status });
+    var wait = result.status == 429 && result.headers.get("Retry-After");
+    return wait && text.indexOf(wait + " s") < 0 ? text + " " + t("wait", { n: wait }) : text;
   }
-
-  function setMessage(node, text, kind) {
-    node.textContent = text || "";
-    if (kind) {
-      node.setAttribute("data-kind", kind);
-    } else {
-      node.removeAttribute("data-kind");
-    }
+  function closed(item) {
+    return /^(completed|declined|duplicate)$/.test(item.status);
   }
-
-  function voteLabel(item) {
-    return "▲ " + item.total_votes;
+  function paint(item) {
+    for (var place in item.paint) item.paint[place]();
   }
-
-  function Widget(container) {
-    this.id = "fbw-" + ++instance;
-    this.container = container;
-    this.items = [];
-    this.votingOff = false;
-  }
-
-  Widget.prototype.renderList = function (parent) {
-    var heading = el("h2", { id: this.id + "-list-heading" }, "Top requests");
-    this.list = el("ul", { "class": "fbw-list", "aria-labelledby": this.id + "-list-heading" });
-    this.listMessage = el("p", { "class": "fbw-message", role: "status", "aria-live": "polite" });
-    parent.appendChild(heading);
-    parent.appendChild(this.list);
-    parent.appendChild(this.listMessage);
-  };
-
-  Widget.prototype.load = function () {
-    var self = this;
-    var headers = voterToken ? { "X-Featurebridge-Voter": voterToken } : {};
-    setMessage(self.listMessage, "Loading…");
-    return call("GET", "/requests?sort=top&limit=" + limit, undefined, headers).then(function (result) {
-      if (result.status !== 200 || !result.data || !Array.isArray(result.data.items)) {
-        setMessage(self.listMessage, errorText(result), "error");
-        return;
-      }
-      var remembered = voterToken ? [] : anonymousVoted();
-      self.items = result.data.items.map(function (item) {
-        var voted = voterToken ? Boolean(item.voted) : remembered.indexOf(item.number) >= 0;
-        return {
-          number: item.number,
-          title: item.title,
-          status: item.status,
-          url: item.url,
-          total_votes: item.total_votes,
-          voted: voted
-        };
-      });
-      self.drawItems();
-      setMessage(self.listMessage, self.items.length ? "" : "No requests yet. Be the first!");
-    });
-  };
-
-  Widget.prototype.drawItems = function () {
-    var self = this;
-    while (self.list.firstChild) {
-      self.list.removeChild(self.list.firstChild);
-    }
-    self.items.forEach(function (item) {
-      var li = el("li", { "class": "fbw-item", "data-number": String(item.number) });
-      var button = el("button", { type: "button", "class": "fbw-vote" }, voteLabel(item));
-      var closed = item.status === "completed" || item.status === "declined" || item.status === "duplicate";
-      button.setAttribute("aria-pressed", item.voted ? "true" : "false");
-      button.setAttribute("aria-label", (item.voted ? "Remove your vote for " : "Vote for ") +
-        item.title + " (" + item.total_votes + " votes)");
-      button.disabled = closed || self.votingOff;
-      button.addEventListener("click", function () {
-        self.toggleVote(item, button);
-      });
-      var title;
-      if (/^https?:\/\//.test(item.url || "")) {
-        title = el("a", { "class": "fbw-title", href: item.url, target: "_blank", rel: "noopener noreferrer" }, item.title);
+  // Optimistic: the count moves at once and moves back, with the reason, when the bridge refuses.
+  function vote(item, message, extra) {
+    if (item.busy) return;
+    var was = item.voted;
+    var before = item.total_votes;
+    var body = token ? { voter_token: token } : { anonymous_id: anonymousId() };
+    for (var name in was ? {} : extra) body[name] = extra[name];
+    item.busy = true;
+    item.voted = !was;
+    item.total_votes = before + (was ? -1 : 1);
+    paint(item);
+    call(was ? "DELETE" : "POST", "/requests/" + item.number + "/votes", body).then(function (result) {
+      var answer = result.data;
+      item.busy = false;
+      if (result.status == 200 && "voted" in answer) {
+        item.voted = answer.voted;
+        item.total_votes = answer.total_votes;
+        if (!token) remember(item.number, item.voted);
+        say(message, T[item.voted ? "counted" : "removed"], "ok");
+        emit("voted", { number: item.number, voted: item.voted, total_votes: item.total_votes });
       } else {
-        title = el("span", { "class": "fbw-title" }, item.title);
+        item.voted = was;
+        item.total_votes = before;
+        votingOff = votingOff || result.status == 403;
+        say(message, t("notCounted", { e: errorText(result) }), "error");
       }
-      var status = el("span", { "class": "fbw-status" }, STATUS_LABELS[item.status] || item.status);
-      li.appendChild(button);
-      li.appendChild(title);
-      li.appendChild(status);
-      self.list.appendChild(li);
+      paint(item);
     });
-  };
+  }
+  // One object per request, shared by the list and the similar requests.
+  function itemOf(found) {
+    var item = items[found.number] || (items[found.number] = { number: found.number, paint: {} });
+    item.title = found.title;
+    item.status = found.status;
+    item.url = found.url;
+    if (!item.busy) {
+      item.total_votes = found.total_votes;
+      item.voted = "voted" in found ? found.voted : token ? !!item.voted : remembered(found.number);
+    }
+    return item;
+  }
+  function link(item, parent, id) {
+    var attrs = { "class": "fbw-title", id: id };
+    if (/^https?:\/\//.test(item.url)) {
+      attrs.href = item.url;
+      attrs.target = "_blank";
+      attrs.rel = "noopener noreferrer";
+    }
+    return el(attrs.href ? "a" : "span", attrs, item.title, parent);
+  }
+  function statusOf(item) {
+    return T[item.status] || item.status;
+  }
 
-  Widget.prototype.toggleVote = function (item, button) {
-    var self = this;
-    var body = voterToken ? { voter_token: voterToken } : { anonymous_id: anonymousId() };
-    button.disabled = true;
-    call(item.voted ? "DELETE" : "POST", "/requests/" + item.number + "/votes", body).then(function (result) {
-      if (result.status === 200 && result.data) {
-        item.voted = Boolean(result.data.voted);
-        item.total_votes = result.data.total_votes;
-        if (!voterToken) {
-          rememberVote(item.number, item.voted);
-        }
-        setMessage(self.listMessage, item.voted ? "Vote counted." : "Vote removed.", "ok");
-      } else {
-        if (result.status === 403) {
-          self.votingOff = true;
-        }
-        setMessage(self.listMessage, errorText(result), "error");
-      }
-      self.drawItems();
-      var again = self.list.querySelector('[data-number="' + item.number + '"] .fbw-vote');
-      if (again && !again.disabled) {
-        again.focus();
-      }
-    });
-  };
-
-  Widget.prototype.renderForm = function (parent) {
-    var self = this;
-    var id = self.id;
-    var form = el("form", { "class": "fbw-form", novalidate: "", "aria-labelledby": id + "-form-heading" });
-    form.appendChild(el("h3", { id: id + "-form-heading" }, "Suggest a feature"));
-    self.inputs = {};
-    self.fieldErrors = {};
-    [
-      { name: "title", label: "Title", tag: "input", attrs: { type: "text", maxlength: "256", autocomplete: "off" } },
-      { name: "description", label: "Description", tag: "textarea", attrs: { maxlength: "60000" } },
-      { name: "email", label: "Email (optional, kept private)", tag: "input", attrs: { type: "email", autocomplete: "email" } }
-    ].forEach(function (field) {
-      var inputId = id + "-" + field.name;
-      var errorId = inputId + "-error";
-      var attrs = { id: inputId, name: field.name, "aria-describedby": errorId };
-      Object.keys(field.attrs).forEach(function (name) {
-        attrs[name] = field.attrs[name];
-      });
-      var input = el(field.tag, attrs);
-      var error = el("div", { id: errorId, "class": "fbw-field-error", "data-field": field.name });
-      form.appendChild(el("label", { "for": inputId }, field.label));
-      form.appendChild(input);
-      form.appendChild(error);
-      self.inputs[field.name] = input;
-      self.fieldErrors[field.name] = error;
-    });
-    self.submitButton = el("button", { type: "submit", "class": "fbw-submit" }, "Send");
-    self.formMessage = el("p", { "class": "fbw-message", role: "status", "aria-live": "polite" });
-    form.appendChild(self.submitButton);
-    form.appendChild(self.formMessage);
-    form.addEventListener("submit", function (event) {
+  function render(root) {
+    if (mode != "form") {
+      el("h2", { id: "top" }, T.top, root);
+      list = el("ul", { "class": "fbw-list", "aria-labelledby": "top" }, null, root);
+      listMessage = el("p", { "class": "fbw-message", role: "status" }, null, root);
+      load();
+    }
+    var form = el("form", { "class": "fbw-form", novalidate: "", "aria-labelledby": "suggest" }, null, root);
+    el("h3", { id: "suggest" }, T.suggest, form);
+    inputs = {};
+    errors = {};
+    function field(name, tag, attrs) {
+      var box = el("div", { "class": "fbw-field" }, null, form);
+      el("label", { "for": name }, T[name], box);
+      attrs.id = attrs.name = name;
+      attrs["aria-describedby"] = name + "-error";
+      inputs[name] = el(tag, attrs, null, box);
+      errors[name] = el("div", { id: name + "-error", "class": "fbw-field-error", "data-field": name }, null, box);
+      return box;
+    }
+    field("title", "input", { type: "text", maxlength: 256, autocomplete: "off" }).oninput = suggest;
+    similarBox = el("div", { "class": "fbw-similar", role: "region", "aria-labelledby": "similar", hidden: "" }, null, form);
+    el("h4", { id: "similar" }, T.similar, similarBox);
+    similarList = el("ul", null, null, similarBox);
+    live = el("div", { "class": "fbw-sr", role: "status" }, null, form);
+    field("description", "textarea", { maxlength: 60000 });
+    var check = el("label", { "class": "fbw-check" }, null, form);
+    notify = el("input", { type: "checkbox", name: "notify" }, null, check);
+    check.appendChild(document.createTextNode(T.notify));
+    emailBox = field("email", "input", { type: "email", autocomplete: "email" });
+    // The honeypot: invisible, out of the tab order and of the accessibility tree.
+    var trap = el("div", { "class": "fbw-hp", "aria-hidden": "true" }, null, form);
+    el("label", { "for": "website" }, "Website", trap);
+    honeypot = el("input", { id: "website", name: "website", tabindex: -1, autocomplete: "off", "aria-hidden": "true" }, null, trap);
+    submitButton = el("button", { type: "submit", "class": "fbw-submit" }, T.send, form);
+    formMessage = el("p", { "class": "fbw-message", role: "status" }, null, form);
+    form.onsubmit = function (event) {
       event.preventDefault();
-      self.submit();
-    });
-    self.idempotencyKey = newId();
-    parent.appendChild(form);
-  };
+      submit();
+    };
+    identify(token);
+  }
 
-  Widget.prototype.clearFieldErrors = function () {
-    var self = this;
-    Object.keys(self.fieldErrors).forEach(function (name) {
-      self.fieldErrors[name].textContent = "";
-      self.inputs[name].removeAttribute("aria-invalid");
-    });
-  };
-
-  Widget.prototype.submit = function () {
-    var self = this;
-    var body = { title: self.inputs.title.value, description: self.inputs.description.value };
-    var email = self.inputs.email.value.trim();
-    if (email) {
-      body.email = email;
-    }
-    if (voterToken) {
-      body.voter_token = voterToken;
-    }
-    self.clearFieldErrors();
-    self.submitButton.disabled = true;
-    setMessage(self.formMessage, "Sending…");
-    call("POST", "/requests", body, { "Idempotency-Key": self.idempotencyKey }).then(function (result) {
-      self.submitButton.disabled = false;
-      var data = result.data || {};
-      if (result.status === 201 || result.status === 202) {
-        self.idempotencyKey = newId();
-        Object.keys(self.inputs).forEach(function (name) {
-          self.inputs[name].value = "";
-        });
-        setMessage(
-          self.formMessage,
-          result.status === 201 && data.number ? "Thanks — filed as #" + data.number : "Thanks — it's queued",
-          "ok"
-        );
-        if (self.list) {
-          self.load();
-        }
-        return;
-      }
-      if (result.status === 409) {
-        // The key was used for another body (an earlier try went through): start afresh.
-        self.idempotencyKey = newId();
-      }
-      var fields = (data.error && data.error.fields) || {};
-      var first = null;
-      Object.keys(fields).forEach(function (name) {
-        var key = name.split(".")[0];
-        if (self.fieldErrors[key]) {
-          self.fieldErrors[key].textContent = fields[name];
-          self.inputs[key].setAttribute("aria-invalid", "true");
-          first = first || self.inputs[key];
-        }
+  function load() {
+    say(listMessage, T.loading);
+    call("GET", "/requests?sort=top&limit=" + limit, null, token ? { "X-Featurebridge-Voter": token } : {}).then(function (result) {
+      var found = result.status == 200 && result.data.items;
+      if (!Array.isArray(found)) return say(listMessage, errorText(result), "error");
+      list.textContent = "";
+      found.forEach(function (each) {
+        var item = itemOf(each);
+        var li = el("li", { "class": "fbw-item", "data-number": item.number }, null, list);
+        var button = el("button", { type: "button", "class": "fbw-vote" }, null, li);
+        link(item, li);
+        el("span", { "class": "fbw-status" }, statusOf(item), li);
+        button.onclick = function () {
+          vote(item, listMessage);
+        };
+        (item.paint.list = function () {
+          button.textContent = "▲ " + item.total_votes;
+          button.setAttribute("aria-pressed", item.voted);
+          button.setAttribute("aria-label", t(item.voted ? "unvote" : "vote", { t: item.title, n: item.total_votes }));
+          button.disabled = closed(item) || votingOff;
+        })();
       });
-      setMessage(self.formMessage, errorText(result), "error");
-      if (first) {
-        first.focus();
-      }
+      say(listMessage, found.length ? "" : T.empty);
     });
-  };
+  }
 
-  Widget.prototype.renderInto = function (parent) {
-    parent.classList.add("fbw-root");
-    if (!formOnly) {
-      this.renderList(parent);
-      this.load();
-    }
-    this.renderForm(parent);
-  };
+  // Similar requests while the title is typed: debounced, the newest answer wins.
+  function suggest() {
+    var title = inputs.title.value.trim();
+    var mine = ++seq;
+    clearTimeout(timer);
+    similarBox.hidden = similarBox.hidden || title.length < 3;
+    if (title.length < 3) return;
+    timer = setTimeout(function () {
+      var query = "/similar?limit=3&title=" + encodeURIComponent(title) +
+        "&description=" + encodeURIComponent(inputs.description.value.slice(0, 2000));
+      call("GET", query).then(function (result) {
+        if (mine != seq) return;
+        var found = (result.status == 200 && result.data.items) || [];
+        similarList.textContent = "";
+        found.forEach(function (each) {
+          var item = itemOf(each);
+          var li = el("li", { "data-number": item.number }, null, similarList);
+          link(item, li, "similar-" + item.number);
+          var meta = el("span", { "class": "fbw-status" }, null, li);
+          var button = closed(item) ? {} : el("button", { type: "button", "class": "fbw-instead", "aria-describedby": "similar-" + item.number }, null, li);
+          button.onclick = function () {
+            vote(item, formMessage, notifyFields());
+          };
+          (item.paint.similar = function () {
+            meta.textContent = "▲ " + item.total_votes + " · " + statusOf(item);
+            button.textContent = T[item.voted ? "insteadDone" : "instead"];
+            button.disabled = votingOff;
+            if (button.setAttribute) button.setAttribute("aria-pressed", item.voted);
+          })();
+        });
+        similarBox.hidden = !found.length;
+        say(live, found.length && t("found", { n: found.length }));
+      });
+    }, 300);
+  }
 
-  function floating(widget) {
-    var root = el("div", { "class": "fbw-root" });
-    var panelId = widget.id + "-panel";
-    var launcher = el("button", {
-      type: "button",
-      "class": "fbw-launcher",
-      "aria-expanded": "false",
-      "aria-controls": panelId
-    }, "Feedback");
-    var panel = el("div", { id: panelId, "class": "fbw-panel", role: "dialog", "aria-label": "Feature requests" });
-    panel.hidden = true;
-    var close = el("button", { type: "button", "class": "fbw-close", "aria-label": "Close" }, "×");
-    panel.appendChild(close);
-    var body = el("div");
-    panel.appendChild(body);
-    var rendered = false;
-    function setOpen(open) {
-      panel.hidden = !open;
-      launcher.setAttribute("aria-expanded", open ? "true" : "false");
-      if (open) {
-        if (!rendered) {
-          rendered = true;
-          widget.renderInto(body);
-        }
-        close.focus();
-      } else {
-        launcher.focus();
-      }
+  // What the "tell me when this ships" box adds to a submission or a vote.
+  function notifyFields() {
+    var email = inputs.email.value.trim();
+    var fields = {};
+    if (notify.checked) {
+      fields.notify = true;
+      if (email && !token) fields.email = email;
     }
-    launcher.addEventListener("click", function () {
-      setOpen(panel.hidden);
-    });
-    close.addEventListener("click", function () {
-      setOpen(false);
-    });
-    panel.addEventListener("keydown", function (event) {
-      if (event.key === "Escape") {
-        setOpen(false);
+    return fields;
+  }
+  function fieldError(name, text) {
+    errors[name].textContent = text;
+    inputs[name].setAttribute("aria-invalid", "true");
+    return inputs[name];
+  }
+
+  function submit() {
+    if (sending) return;
+    for (var name in inputs) {
+      errors[name].textContent = "";
+      inputs[name].removeAttribute("aria-invalid");
+    }
+    var email = inputs.email.value.trim();
+    if (notify.checked && !email && !tokenEmail) {
+      say(formMessage);
+      return fieldError("email", T.needEmail).focus();
+    }
+    var body = notifyFields();
+    body.title = inputs.title.value;
+    body.description = inputs.description.value;
+    if (email) body.email = email;
+    if (token) body.voter_token = token;
+    if (honeypot.value) body.website = honeypot.value;
+    if (formToken) body.form_token = formToken;
+    sending = true;
+    submitButton.setAttribute("aria-disabled", "true");
+    say(formMessage, T.sending);
+    call("POST", "/requests", body, { "Idempotency-Key": key }).then(function (result) {
+      var answer = result.data;
+      var fields = (answer.error && answer.error.fields) || {};
+      var first;
+      sending = false;
+      submitButton.removeAttribute("aria-disabled");
+      // A 409: the key went with another body (an earlier try went through); start afresh.
+      if (result.status == 409) key = newId();
+      if (result.status == 201 || result.status == 202) {
+        key = newId();
+        for (name in inputs) inputs[name].value = "";
+        similarBox.hidden = true;
+        notify.checked = false;
+        say(formMessage, answer.number ? t("filed", { n: answer.number }) : T[answer.delivery == "held" ? "held" : "queued"], "ok");
+        emit("submitted", { id: answer.id, number: answer.number, status: answer.status, delivery: answer.delivery });
+        return list && load();
       }
+      for (name in fields) {
+        var input = errors[name.split(".")[0]] && fieldError(name.split(".")[0], T.e_field || fields[name]);
+        first = first || input;
+      }
+      say(formMessage, errorText(result), "error");
+      if (first) first.focus();
     });
-    root.appendChild(launcher);
-    root.appendChild(panel);
-    document.body.appendChild(root);
+  }
+
+  function shadowRoot(host) {
+    var shadow = host.attachShadow({ mode: "open" });
+    var style = el("style", null, CSS);
+    style.nonce = script.nonce;
+    shadow.appendChild(style);
+    return el("div", { "class": "fbw-root", lang: lang }, null, shadow);
+  }
+
+  function floating() {
+    var root = shadowRoot(el("div", { "data-featurebridge": "" }, null, document.body));
+    var launcher = el("button", { type: "button", "class": "fbw-launcher", "aria-expanded": "false", "aria-controls": "panel", "aria-haspopup": "dialog" }, T.launcher, root);
+    var panel = el("div", { id: "panel", "class": "fbw-panel", role: "dialog", "aria-modal": "true", "aria-label": T.dialog, hidden: "" }, null, root);
+    var close = el("button", { type: "button", "class": "fbw-close", "aria-label": T.close }, "×", panel);
+    var body = el("div", null, null, panel);
+    bridge.open = function () {
+      if (!inputs) render(body);
+      panel.hidden = false;
+      launcher.setAttribute("aria-expanded", "true");
+      close.focus();
+    };
+    bridge.close = close.onclick = function () {
+      if (panel.hidden) return;
+      panel.hidden = true;
+      launcher.setAttribute("aria-expanded", "false");
+      launcher.focus();
+    };
+    launcher.onclick = function () {
+      panel.hidden ? bridge.open() : bridge.close();
+    };
+    // Escape closes; Tab and Shift+Tab wrap around inside the open panel.
+    root.onkeydown = function (event) {
+      if (event.key == "Escape") return bridge.close();
+      if (event.key != "Tab" || panel.hidden) return;
+      var stops = Array.prototype.filter.call(panel.querySelectorAll("a[href],button,input,textarea"), function (node) {
+        return !node.disabled && node.tabIndex >= 0 && node.getClientRects().length;
+      });
+      var active = root.getRootNode().activeElement;
+      if (active == stops[event.shiftKey ? 0 : stops.length - 1] || !panel.contains(active)) {
+        event.preventDefault();
+        stops[event.shiftKey ? stops.length - 1 : 0].focus();
+      }
+    };
+  }
+
+  // The roadmap page: its server-rendered cards get working vote buttons.
+  function roadmap() {
+    var message = document.getElementById("fb-live");
+    Array.prototype.forEach.call(document.querySelectorAll("[data-fb-vote]"), function (button) {
+      var count = button.parentNode.querySelector(".fb-votes");
+      var item = { number: +button.getAttribute("data-fb-vote"), total_votes: +button.getAttribute("data-votes"), paint: {} };
+      item.voted = remembered(item.number);
+      (item.paint.card = function () {
+        button.setAttribute("aria-pressed", item.voted);
+        count.textContent = item.total_votes + " " + count.getAttribute(item.total_votes == 1 ? "data-one" : "data-other");
+      })();
+      button.hidden = false;
+      button.onclick = function () {
+        vote(item, message);
+      };
+    });
   }
 
   function start() {
-    injectStyles();
-    var widget = new Widget();
-    var target = targetSelector ? document.querySelector(targetSelector) : null;
-    if (targetSelector && !target) {
-      if (window.console) {
-        console.error("Feature Bridge widget: no element matches " + targetSelector);
-      }
-      return;
-    }
-    if (target) {
-      widget.renderInto(target);
-    } else {
-      floating(widget);
-    }
+    window.FeatureBridge = bridge;
+    bridge.on = function (name, listener) {
+      bridge.addEventListener(name, function (event) {
+        listener(event.detail);
+      });
+    };
+    bridge.identify = function (value) {
+      identify(value);
+      items = {};
+      if (list) load();
+    };
+    if (mode == "roadmap") return roadmap();
+    var selector = data("target");
+    var target = selector && document.querySelector(selector);
+    if (!selector) return floating();
+    if (!target) return console.error("Feature Bridge widget: no element matches " + selector);
+    var host = el("div", { "data-featurebridge": "" });
+    target.textContent = "";
+    target.appendChild(host);
+    render(shadowRoot(host));
+    bridge.open = function () {
+      inputs.title.focus();
+    };
+    bridge.close = Object;
   }
 
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", start);
-  } else {
-    start();
+  // English is built in; another language's strings come from the bridge, then data-strings.
+  function strings(more) {
+    for (var name in more) T[name] = more[name];
   }
+  function ready() {
+    try {
+      strings(JSON.parse(data("strings")));
+    } catch (error) {
+      /* no overrides */
+    }
+    document.readyState == "loading" ? document.addEventListener("DOMContentLoaded", start) : start();
+  }
+  identify(data("voter-token"));
+  if (/^en\b/i.test(lang)) return ready();
+  fetch(base + "/widget/" + lang.split("-")[0].toLowerCase() + ".json", { credentials: "omit" })
+    .then(function (response) {
+      return response.ok && response.json();
+    })
+    .then(strings, Object)
+    .then(ready);
 })();

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gzip
+import json
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -9,7 +12,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from bridge.api.pages import WIDGET_PATH
+from bridge.api.pages import WIDGET_LANG_DIR, WIDGET_PATH, compact_script
 from bridge.app import build_runtime, create_app
 from bridge.domain import Source, Status
 from bridge.runtime import Runtime
@@ -80,11 +83,68 @@ def test_the_widget_script_is_served_cacheable_with_an_etag(web: FlaskClient) ->
     assert answer.headers["Content-Type"] == "application/javascript; charset=utf-8"
     assert answer.headers["X-Content-Type-Options"] == "nosniff"
     assert "max-age=" in answer.headers["Cache-Control"]
-    assert answer.data == WIDGET_PATH.read_bytes()
+    assert answer.data == compact_script(WIDGET_PATH.read_text("utf-8")).encode()
     etag = answer.headers["ETag"]
     again = web.get("/widget.js", headers={"If-None-Match": etag})
     assert again.status_code == 304
     assert again.data == b""
+
+
+def test_the_widget_is_at_most_7_kb_gzipped(web: FlaskClient) -> None:
+    served = web.get("/widget.js").data
+    assert len(gzip.compress(served, 9)) <= 7 * 1024
+    # What is measured is the whole widget, not a stub.
+    assert b"attachShadow" in served
+    assert b"/similar?" in served
+
+
+def test_the_script_is_served_without_comments_or_indentation() -> None:
+    source = "\n".join(
+        [
+            "/*",
+            " * a header",
+            " */",
+            "(function () {",
+            "  // a note",
+            '  var url = "https://example.com/x"; // kept: not a whole line',
+            "  /* one line */",
+            "",
+            "  return url;",
+            "})();",
+        ]
+    )
+    assert compact_script(source) == (
+        '(function () {\nvar url = "https://example.com/x"; // kept: not a whole line\n'
+        "return url;\n})();\n"
+    )
+
+
+def test_the_widgets_german_strings_are_served_to_any_origin(web: FlaskClient) -> None:
+    answer = web.get("/widget/de.json", headers={"Origin": "https://app.acme.example"})
+    assert answer.status_code == 200
+    assert answer.headers["Access-Control-Allow-Origin"] == "*"
+    assert "max-age=" in answer.headers["Cache-Control"]
+    strings = answer.get_json()
+    assert strings["send"] == "Senden"
+    again = web.get("/widget/de.json", headers={"If-None-Match": answer.headers["ETag"]})
+    assert again.status_code == 304
+
+
+def test_every_language_names_every_english_string() -> None:
+    script = WIDGET_PATH.read_text("utf-8")
+    english = script.split("var T = {")[1].split("};")[0]
+    names = set(re.findall(r"(\w+): \"", english))
+    assert len(names) > 30
+    for path in WIDGET_LANG_DIR.glob("*.json"):
+        assert names - set(json.loads(path.read_text("utf-8"))) == set(), path.name
+
+
+@pytest.mark.parametrize("lang", ["xx", "DE", "de.json", "e", "de-at"])
+def test_a_language_without_strings_is_a_404_readable_anywhere(web: FlaskClient, lang: str) -> None:
+    answer = web.get(f"/widget/{lang}.json")
+    assert answer.status_code == 404
+    assert answer.get_json()["error"]["code"] == "not_found"
+    assert answer.headers["Access-Control-Allow-Origin"] == "*"
 
 
 def test_the_widget_never_writes_html_from_data() -> None:

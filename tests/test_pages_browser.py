@@ -1,20 +1,14 @@
 """The widget and the hosted pages in headless Chromium, against ``featurebridge serve``.
 
-The service runs as a process on one loopback origin; a host page served from a
-second loopback origin embeds the widget, so its calls are cross-origin and go
-through the app's CORS. Requests are seeded straight into the SQLite index
-before the service starts (submissions without GitHub credentials stay queued
-and are not listed). Playwright only drives Debian's Chromium: it never
-downloads a browser.
+The service runs as a process on one loopback origin; a host page on a second
+loopback origin embeds the widget (``tests.browser_support`` says more).
 """
 
 from __future__ import annotations
 
 import shutil
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +16,7 @@ import jwt
 import pytest
 
 from bridge.domain import Status
-from bridge.stores.sqlite import SQLiteStore
 from tests.fakes import indexed
-from tests.processes import free_port, start_serve
 
 CHROMIUM = Path("/usr/bin/chromium")
 if not CHROMIUM.exists():
@@ -37,16 +29,8 @@ sync_api = pytest.importorskip(
 )
 expect = sync_api.expect
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from tests.browser_support import Host, bridge_and_host, chromium, watched_page  # noqa: E402
+
 XSS = "<img src=x onerror=alert(1)>"
 VOTER_SECRET = "mobile-voter-secret-for-browser-tests"
 
@@ -56,60 +40,11 @@ SEEDED = (
     indexed(2, XSS, Status.PLANNED, 3),
     indexed(3, "Offline sync", Status.IN_PROGRESS, 9),
     indexed(4, "Home screen widgets", Status.COMPLETED, 1),
+    indexed(1, "Tray icon", Status.PLANNED, 2, app="desktop"),
 )
 
 
-class Host:
-    """A second origin: host pages that embed the widget from the service."""
-
-    def __init__(self, service: str) -> None:
-        self.service = service
-        self.port = free_port()
-        self.origin = f"http://127.0.0.1:{self.port}"
-        self.pages: dict[str, str] = {}
-
-    def page(self, path: str, **attributes: str) -> str:
-        attrs = " ".join(f'{name}="{value}"' for name, value in attributes.items())
-        self.pages[path] = (
-            "<!doctype html><html><head><title>Host app</title></head><body>"
-            "<h1>Acme Mobile</h1><div id=feedback></div>"
-            f'<script src="{self.service}/widget.js" data-app="mobile" {attrs} async></script>'
-            "</body></html>"
-        )
-        return self.origin + path
-
-    def serve(self) -> ThreadingHTTPServer:
-        pages = self.pages
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                body = pages.get(self.path.split("?")[0])
-                if body is None:
-                    self.send_error(404)
-                    return
-                data = body.encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        return server
-
-
-@pytest.fixture(scope="module")
-def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Host]]:
-    tmp_path = tmp_path_factory.mktemp("browser")
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    host = Host(base)
-    (tmp_path / "featurebridge.toml").write_text(
-        f"""
+CONFIG = """
 [server]
 public_url = "{base}"
 
@@ -118,76 +53,39 @@ id = "mobile"
 name = "Acme <Mobile>"
 repo = "acme/mobile"
 labels = ["feature-request", "app:mobile"]
-allowed_origins = ["{host.origin}"]
+allowed_origins = ["{host}"]
 public = true
 anonymous_votes = true
 voter_secret_env = "MOBILE_VOTER_SECRET"
-""",
-        encoding="utf-8",
-    )
-    db = tmp_path / "index.db"
-    store = SQLiteStore(db)
-    for request in SEEDED:
-        store.upsert_request(request)
-    process = start_serve(
-        tmp_path,
-        port,
-        FEATUREBRIDGE_CONFIG=str(tmp_path / "featurebridge.toml"),
-        FEATUREBRIDGE_STORE=f"sqlite:///{db}",
-        MOBILE_VOTER_SECRET=VOTER_SECRET,
-    )
-    server = host.serve()
-    try:
-        yield base, host
-    finally:
-        server.shutdown()
-        server.server_close()
-        process.terminate()
-        process.wait(timeout=10)
+
+[[apps]]
+id = "desktop"
+name = "Acme Desktop"
+repo = "acme/desktop"
+labels = ["feature-request", "app:desktop"]
+public = true
+"""
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Host]]:
+    with bridge_and_host(
+        tmp_path_factory.mktemp("browser"), CONFIG, SEEDED, MOBILE_VOTER_SECRET=VOTER_SECRET
+    ) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
     """A fresh browser context per test (its own localStorage), failing on page errors."""
-    context = browser.new_context()
-    tab = context.new_page()
-    tab.set_default_timeout(10_000)
-    problems: list[str] = []
-    tab.on("pageerror", lambda error: problems.append(str(error)))
-    # Chromium logs each failed response; those are checked by status below instead.
-    tab.on(
-        "console",
-        lambda message: (
-            problems.append(message.text)
-            if message.type == "error" and not message.text.startswith("Failed to load resource")
-            else None
-        ),
-    )
-    tab.on(
-        "response",
-        lambda response: (
-            problems.append(f"{response.status} {response.url}")
-            if response.status >= 400 and not response.url.endswith("/favicon.ico")
-            else None
-        ),
-    )
-    dialogs: list[str] = []
-    tab.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-    tab.problems = problems
-    tab.dialogs = dialogs
-    yield tab
-    context.close()
-    assert dialogs == []
+    with watched_page(browser) as tab:
+        yield tab
 
 
 def test_the_widget_lists_the_apps_top_requests(service: tuple[str, Host], page: Any) -> None:
@@ -325,6 +223,62 @@ def test_the_roadmap_groups_by_status_and_shows_titles_literally(
     link = page.locator('section[data-status="planned"] a')
     expect(link).to_have_attribute("href", "https://github.com/acme/mobile/issues/2")
     assert page.locator("img").count() == 0
+    assert page.problems == []
+
+
+def test_the_roadmap_votes_where_the_app_allows_anonymous_votes(
+    service: tuple[str, Host], page: Any
+) -> None:
+    base, _ = service
+    page.goto(f"{base}/apps/mobile/roadmap")
+    card = page.locator('section[data-status="open"] .fb-item[data-number="1"]')
+    vote = card.get_by_role("button", name="Vote")
+    expect(vote).to_have_attribute("aria-pressed", "false")
+    vote.click()
+    expect(page.locator("#fb-live")).to_have_text("Vote counted.")
+    expect(card.locator(".fb-votes")).to_have_text("6 votes")
+    expect(vote).to_have_attribute("aria-pressed", "true")
+    # Remembered in this browser, like the widget's anonymous votes.
+    page.reload()
+    expect(vote).to_have_attribute("aria-pressed", "true")
+    vote.click()
+    expect(page.locator("#fb-live")).to_have_text("Vote removed.")
+    expect(card.locator(".fb-votes")).to_have_text("5 votes")
+    # A completed request takes no votes: no button on its card.
+    expect(page.locator('section[data-status="completed"] button')).to_have_count(0)
+    assert page.problems == []
+
+
+def test_the_roadmap_has_no_vote_buttons_without_anonymous_votes(
+    service: tuple[str, Host], page: Any
+) -> None:
+    base, _ = service
+    page.goto(f"{base}/apps/desktop/roadmap")
+    expect(page.locator('section[data-status="planned"] .fb-title')).to_have_text(["Tray icon"])
+    expect(page.locator("button")).to_have_count(0)
+    assert page.locator("script").count() == 0
+    assert page.problems == []
+
+
+def section_boxes(page: Any) -> list[tuple[float, float]]:
+    expect(page.locator("section.fb-group")).to_have_count(4)
+    boxes = [section.bounding_box() for section in page.locator("section.fb-group").all()]
+    return [(box["x"], box["y"]) for box in boxes if box is not None]
+
+
+def test_the_roadmap_has_columns_on_wide_screens_and_stacks_on_narrow_ones(
+    service: tuple[str, Host], page: Any
+) -> None:
+    base, _ = service
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto(f"{base}/apps/mobile/roadmap")
+    wide = section_boxes(page)
+    assert len({y for _, y in wide}) == 1  # side by side
+    assert [x for x, _ in wide] == sorted({x for x, _ in wide})
+    page.set_viewport_size({"width": 390, "height": 800})
+    narrow = section_boxes(page)
+    assert len({x for x, _ in narrow}) == 1  # one above the other
+    assert [y for _, y in narrow] == sorted({y for _, y in narrow})
     assert page.problems == []
 
 

@@ -9,6 +9,7 @@ answering ``/healthz`` or the API never touches them.
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 from functools import cache
@@ -17,12 +18,15 @@ from pathlib import Path
 from flask import Blueprint, Response, render_template, request
 
 from bridge.api.access import is_operator, runtime
-from bridge.domain import Request, SortOrder, Status
+from bridge.api.errors import ApiError, error_response
+from bridge.domain import Request, SortOrder, Status, accepts_votes
 from bridge.ports import ListQuery
 from bridge.settings import AppConfig
 
 FORMS_DIR = Path(__file__).resolve().parents[2] / "forms"
 WIDGET_PATH = FORMS_DIR / "widget.js"
+# The widget's strings in languages other than English (built in), fetched by data-lang.
+WIDGET_LANG_DIR = FORMS_DIR / "lang"
 
 blueprint = Blueprint("pages", __name__, template_folder=str(FORMS_DIR / "templates"))
 
@@ -30,6 +34,7 @@ blueprint = Blueprint("pages", __name__, template_folder=str(FORMS_DIR / "templa
 WIDGET_CACHE_CONTROL = "public, max-age=300"
 PAGE_CACHE_CONTROL = "no-cache"
 ROADMAP_GROUP_LIMIT = 100
+LANG_CODE = re.compile(r"^[a-z]{2,3}$")
 # The roadmap's sections, in order; declined and duplicate requests are not shown.
 ROADMAP_GROUPS: tuple[tuple[Status, str], ...] = (
     (Status.IN_PROGRESS, "In progress"),
@@ -49,8 +54,36 @@ class WidgetScript:
 
 @cache
 def widget_script() -> WidgetScript:
-    """``forms/widget.js``, read once per process."""
-    body = WIDGET_PATH.read_bytes()
+    """``forms/widget.js`` without its comments and indentation, made once per process."""
+    body = compact_script(WIDGET_PATH.read_text("utf-8")).encode()
+    return WidgetScript(body=body, etag=hashlib.sha256(body).hexdigest()[:32])
+
+
+def compact_script(source: str) -> str:
+    """The script with whole-line comments and leading indentation dropped.
+
+    Line breaks stay (nothing relies on them being removed, and automatic
+    semicolons keep their meaning); the widget has no multi-line strings, so
+    dropping indentation never changes a value.
+    """
+    kept: list[str] = []
+    in_comment = False
+    for line in source.splitlines():
+        text = line.strip()
+        if in_comment or text.startswith("/*"):
+            in_comment = "*/" not in text
+        elif text and not text.startswith("//"):
+            kept.append(text)
+    return "\n".join(kept) + "\n"
+
+
+@cache
+def widget_strings(lang: str) -> WidgetScript | None:
+    """One language's widget strings (``forms/lang/<lang>.json``), or None without one."""
+    path = WIDGET_LANG_DIR / f"{lang}.json"
+    if not path.is_file():
+        return None
+    body = path.read_bytes()
     return WidgetScript(body=body, etag=hashlib.sha256(body).hexdigest()[:32])
 
 
@@ -85,6 +118,23 @@ def widget() -> Response:
     return response
 
 
+@blueprint.get("/widget/<lang>.json")
+def widget_language(lang: str) -> Response:
+    """The widget's strings in one more language: public, cacheable, readable from any origin."""
+    strings = widget_strings(lang) if LANG_CODE.match(lang) else None
+    if strings is None:
+        # Readable cross-origin too, so the widget sees the 404 and stays in English.
+        response = error_response(ApiError("not_found", "no widget strings for that language"))
+    else:
+        response = Response(strings.body, content_type="application/json; charset=utf-8")
+        response.set_etag(strings.etag)
+        response.headers["Cache-Control"] = WIDGET_CACHE_CONTROL
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.make_conditional(request)
+    return response
+
+
 @blueprint.get("/apps/<app_id>/form")
 def form_page(app_id: str) -> Response:
     """The hosted submit form for people without the widget (any configured app)."""
@@ -101,7 +151,7 @@ def roadmap_page(app_id: str) -> Response:
     if app is None or not (app.public or is_operator()):
         return _not_found()
     groups = [(status, heading, _requests_in(app, status)) for status, heading in ROADMAP_GROUPS]
-    return _page("roadmap.html", app=app, groups=groups)
+    return _page("roadmap.html", app=app, groups=groups, accepts_votes=accepts_votes)
 
 
 def _requests_in(app: AppConfig, status: Status) -> list[Request]:
