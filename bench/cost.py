@@ -2,13 +2,18 @@
 
     .venv/bin/python bench/cost.py
 
-Infrastructure only, us-east-1, list prices of the date below: API Gateway
-HTTP API, Lambda (arm64 GB-seconds including the billed INIT phase, and
-requests), DynamoDB on demand (read/write request units, storage, point-in-time
-recovery), SQS, CloudWatch (the dead-letter alarm, log ingestion) and KMS
-decrypts of the SSM SecureStrings (standard parameters are free). Not in the
-totals: Amazon Bedrock tokens (priced per analysis at the end), SES, data
-transfer out, a custom domain.
+List prices of the date below, us-east-1. Two tables:
+
+* **infrastructure**, what the published serverless reference covers and what
+  this stack adds to it, each priced on its own line: API Gateway HTTP API,
+  Lambda (arm64 GB-seconds including the billed INIT phase, and requests),
+  DynamoDB on demand (request units, storage, point-in-time recovery), SQS,
+  CloudWatch Logs of the functions and the API's access log, KMS decrypts of
+  the SSM SecureStrings, the SNS topic of events, the webhook deliveries, the
+  widget's ``/similar`` calls while someone types, observability (alarms and
+  the schedule's embedded metric) and X-Ray traces (``Tracing: Active``);
+* **per-use services**, off until configured and not in the reference:
+  Bedrock analysis, Bedrock embeddings, S3 Vectors queries and SES email.
 
 Every figure is either measured here or an assumption stated beside it:
 
@@ -17,13 +22,13 @@ Every figure is either measured here or an assumption stated beside it:
   from this machine's full core to Lambda's CPU share at the function's memory
   (1,769 MB = one vCPU);
 * DynamoDB request units per operation come from ``bench/store.py``'s "AWS
-  est." column (DynamoDB's billing rules applied to the bridge's items); votes
-  are not built yet and are estimated the same way;
-* network waits (DynamoDB, SQS, GitHub) are assumptions.
+  est." column (DynamoDB's billing rules applied to the bridge's items);
+* network waits (DynamoDB, SQS, GitHub) and the workload's shape are assumptions.
 
 Two totals are printed: list price, and after AWS's always-free tier (Lambda
-1M requests + 400K GB-s, SQS 1M requests, DynamoDB 25 GB, CloudWatch 10
-alarms + 5 GB logs; API Gateway's free tier lasts 12 months only, so it is not
+1M requests + 400K GB-s, SQS 1M requests, SNS 1M publishes, DynamoDB 25 GB,
+CloudWatch 10 alarm metrics + 10 custom metrics + 5 GB logs, X-Ray 100K traces;
+API Gateway's and SES's free tiers last 12 months only, so they are not
 counted). The goal is a quarter of the published serverless reference.
 """
 
@@ -50,17 +55,26 @@ PRICES = {
     "dynamodb_storage_gb_month": 0.25,
     "dynamodb_pitr_gb_month": 0.20,
     "sqs_standard_per_million": 0.40,  # per 64 KB chunk of a request
-    "cloudwatch_alarm_month": 0.10,  # standard resolution
+    "sns_publish_per_million": 0.50,  # standard topic; deliveries to SQS/Lambda are free
+    "cloudwatch_alarm_metric_month": 0.10,  # standard resolution, per metric in the alarm
+    "cloudwatch_custom_metric_month": 0.30,  # prorated by the hour it is published in
     "cloudwatch_logs_ingest_gb": 0.50,
+    "xray_trace_per_million": 5.00,  # traces recorded
     "kms_per_10k_requests": 0.03,  # aws/ssm managed key: no monthly key fee
+    "ses_per_thousand": 0.10,  # outbound email
+    "s3vectors_query_per_million": 2.50,  # query API calls (data processed: negligible here)
+    "titan_embed_v2_per_million_tokens": 0.02,
 }
 FREE_TIER = {
     "lambda_requests": 1_000_000,
     "lambda_gb_seconds": 400_000,
     "sqs_requests": 1_000_000,
+    "sns_publishes": 1_000_000,
     "dynamodb_storage_gb": 25,
-    "cloudwatch_alarms": 10,
+    "cloudwatch_alarm_metrics": 10,
+    "cloudwatch_custom_metrics": 10,
     "cloudwatch_logs_gb": 5,
+    "xray_traces": 100_000,
 }
 REFERENCE = {1_000: 0.83, 100_000: 4.35, 1_000_000: 43.50}  # published serverless reference
 GOAL_FRACTION = 0.25
@@ -90,9 +104,9 @@ class Operation:
 # listings); rate-limit hit 1 WRU; submit 5 WRU; claim 2; mark delivered 11; get 1 RRU.
 OPERATIONS = {
     "listing": Operation(rru=0.9 * 1.5 + 0.1 * 8.5, wru=0, wait_ms=8),
-    # Votes (not built yet): rate limit 1 + vote item and request counts in one
-    # transaction (2 items x 2) + the request's changed index keys (~6); then a tally
-    # job for the issue's comment, coalesced to at most one write a minute (~half).
+    # Votes: rate limit 1 + vote item and request counts in one transaction (2 items x 2)
+    # + the request's changed index keys (~6); then a tally job for the issue's comment,
+    # coalesced to at most one write a minute (~half).
     "vote": Operation(
         rru=2, wru=11, wait_ms=20, jobs=0.5, job_ms=400, job_wru=1, github_writes=0.5
     ),
@@ -105,9 +119,22 @@ OPERATIONS = {
     # Webhooks: the delivery id and the request's changes in one transaction (~10 WRU).
     "webhook": Operation(rru=1, wru=10, wait_ms=15),
 }
+# The widget and the hosted form ask /similar when the typing pauses (debounced), so
+# each submission is preceded by a few searches, on top of the tier's requests: the
+# rate limit 1 WRU, the bounded title match ~4 RRU on DynamoDB.
+SIMILAR_PER_SUBMISSION = 3
+SIMILAR = Operation(rru=4, wru=1, wait_ms=12)
+# Events per submission over its life: request.created, ~0.5 status changes, ~0.1
+# milestones. Each is one notification job (SNS and the app's webhooks: one target
+# assumed), ~300 ms of worker time, its delivery records ~6 WRU + 2 RRU.
+EVENTS_PER_SUBMISSION = 1.6
+STATUS_CHANGES_PER_SUBMISSION = 0.5
+WEBHOOK_TARGETS = 1
+NOTIFY_JOB_MS, NOTIFY_WRU, NOTIFY_RRU = 300, 6, 2
 ITEM_KB = 0.6  # a request item in the index, with its index copies counted apiece
 INDEX_COPIES = 3  # the request item, a listing GSI and a status GSI, on average
 LOG_BYTES_PER_INVOCATION = 300  # JSON application lines; platform lines at WARN only
+ACCESS_LOG_BYTES = 330  # one JSON line per API request (lambda/template.yaml's format)
 IDLE_RECLAIM_MINUTES = 10  # Lambda reclaims an idle environment after roughly this long
 RECYCLES_PER_DAY = 12  # environments are also replaced now and then, busy or not
 # Assumed: the event source mapping keeps five 20-second long polls open on an idle
@@ -116,6 +143,18 @@ SQS_IDLE_POLLERS = 5
 # SSM SecureStrings read once per process, each a KMS decrypt (an upper bound: decrypts
 # with the AWS managed aws/ssm key may fall in KMS's free 20K requests a month).
 SECRETS_PER_COLD_START = 3
+# Alarms (lambda/template.yaml): dead letters, failed scheduled runs, worker errors and
+# the oldest pending submission watch one metric each; the HTTP 5xx share two.
+ALARM_METRICS = 1 + 1 + 1 + 1 + 2
+# The schedule writes the pending age only while something waits for GitHub: the custom
+# metric is billed for the hours it is published in (assumed: 5% of hours).
+PENDING_HOURS_SHARE = 0.05
+# Lambda's active tracing records the first request each second and 5% of the rest.
+XRAY_RESERVOIR_PER_SECOND, XRAY_RATE = 1.0, 0.05
+# SES: each status change emails the submitter and the opted-in voters (~3 addresses),
+# plus one double opt-in confirmation per submission without a voter token (~half).
+EMAILS_PER_STATUS_CHANGE, CONFIRMATIONS_PER_SUBMISSION = 3, 0.5
+EMBED_TOKENS_REQUEST, EMBED_TOKENS_DRAFT = 300, 40
 
 
 @dataclass(frozen=True)
@@ -132,7 +171,10 @@ TIER_SHAPES = {
     100_000: Tier(100_000, indexed_issues=5_000, sync_changes_per_run=2),
     1_000_000: Tier(1_000_000, indexed_issues=50_000, sync_changes_per_run=20),
 }
-SCHEDULE_RUNS = 30 * 24 * 4  # every 15 minutes (SyncIntervalMinutes): sweep, then sync
+MONTH_MINUTES = 30 * 24 * 60
+SYNC_MINUTES = 15  # SyncIntervalMinutes: every run sweeps, then syncs
+FULL_SYNC_MINUTES = 360  # full_sync_interval_minutes: the other runs are incremental
+SCHEDULE_RUNS = MONTH_MINUTES // SYNC_MINUTES
 GITHUB_PAGE_MS = 300  # one REST page of 100 issues
 
 
@@ -165,16 +207,27 @@ def on_lambda(seconds_here: float, memory_mb: int) -> float:
 
 def cold_starts(invocations: float, memory_mb: int) -> float:
     """Cold starts a month: gaps longer than the reclaim time (Poisson), plus recycling."""
-    per_minute = invocations / (30 * 24 * 60)
+    per_minute = invocations / MONTH_MINUTES
     idle = invocations * math.exp(-per_minute * IDLE_RECLAIM_MINUTES)
     return min(invocations, idle + RECYCLES_PER_DAY * 30) if invocations else 0.0
+
+
+def traced(invocations: float) -> float:
+    """Traces X-Ray records a month for a function invoked this often (Poisson arrivals):
+    the first invocation of each second that has one, and 5% of the others."""
+    per_second = invocations / (MONTH_MINUTES * 60)
+    seconds_with_one = 1 - math.exp(-per_second)
+    first = min(seconds_with_one, XRAY_RESERVOIR_PER_SECOND)
+    return (first + XRAY_RATE * max(0.0, per_second - first)) * MONTH_MINUTES * 60
 
 
 # --------------------------------------------------------------------------- the model
 
 
-def month(tier: Tier, m: dict[str, float], *, sync_every_minutes: int = 15) -> dict[str, float]:
-    """Usage and list-price cost lines for one month (the sync on every schedule run or rarer)."""
+def month(
+    tier: Tier, m: dict[str, float], *, full_sync_minutes: int = FULL_SYNC_MINUTES
+) -> dict[str, float]:
+    """Usage and list-price cost lines for one month."""
     p = PRICES
     n = tier.requests
     runtime_start = 0.15  # Lambda's own runtime start before our imports, assumed
@@ -182,44 +235,85 @@ def month(tier: Tier, m: dict[str, float], *, sync_every_minutes: int = 15) -> d
     init_worker = on_lambda(m["cold_http"], WORKER_MB) + runtime_start
     compute_ms = on_lambda(m["warm_http"], HTTP_MB) * 1000 + 1.5  # + Mangum's hop
 
-    http_gb_s = rru = wru = jobs = job_gb_s = github_writes = 0.0
+    def http_gb_s(op: Operation, count: float) -> float:
+        return count * math.ceil(compute_ms + op.wait_ms) / 1000 * HTTP_MB / 1024
+
+    gb_s = rru = wru = jobs = github_writes = 0.0
     for kind, share in MIX.items():
         op, count = OPERATIONS[kind], n * share
-        billed_ms = math.ceil(compute_ms + op.wait_ms)
-        http_gb_s += count * billed_ms / 1000 * HTTP_MB / 1024
+        gb_s += http_gb_s(op, count) + count * op.jobs * op.job_ms / 1000 * WORKER_MB / 1024
         rru += count * op.rru
         wru += count * (op.wru + op.jobs * op.job_wru)
         jobs += count * op.jobs
-        job_gb_s += count * op.jobs * op.job_ms / 1000 * WORKER_MB / 1024
         github_writes += count * op.github_writes
     http_cold = cold_starts(n, HTTP_MB)
     worker_cold = cold_starts(jobs, WORKER_MB)
-    http_gb_s += http_cold * init_http * HTTP_MB / 1024
-    job_gb_s += worker_cold * init_worker * WORKER_MB / 1024
+    gb_s += http_cold * init_http * HTTP_MB / 1024 + worker_cold * init_worker * WORKER_MB / 1024
 
-    # The schedule: every run is a cold start (15 minutes apart) and sweeps the outbox;
-    # a sync pages through every app's issues on GitHub and through the index.
-    syncs = 30 * 24 * 60 / sync_every_minutes
+    # The schedule: every run is a cold start (15 minutes apart), sweeps the outbox and
+    # syncs: a full pass (every page of issues, the whole index read) at least every
+    # full_sync_minutes, otherwise one page of issues updated since and their items.
+    full = MONTH_MINUTES / full_sync_minutes
+    incremental = max(0.0, SCHEDULE_RUNS - full)
     pages = math.ceil(tier.indexed_issues / 100)
-    sync_s = pages * (GITHUB_PAGE_MS + 10) / 1000
-    schedule_gb_s = (SCHEDULE_RUNS * (init_worker + 0.05) + syncs * sync_s) * SCHEDULE_MB / 1024
-    rru += SCHEDULE_RUNS + syncs * tier.indexed_issues * ITEM_KB / 4 * 0.5
-    wru += syncs * tier.sync_changes_per_run * 10
+    sync_s = full * pages * (GITHUB_PAGE_MS + 10) / 1000 + incremental * GITHUB_PAGE_MS / 1000
+    gb_s += (SCHEDULE_RUNS * (init_worker + 0.05) + sync_s) * SCHEDULE_MB / 1024
+    rru += SCHEDULE_RUNS + full * tier.indexed_issues * ITEM_KB / 4 * 0.5
+    rru += incremental * tier.sync_changes_per_run * 2
+    wru += SCHEDULE_RUNS * tier.sync_changes_per_run * 10
+
+    submissions = n * MIX["submission"]
+    # /similar while typing: its own requests, on top of the tier's.
+    similar = submissions * SIMILAR_PER_SUBMISSION
+    similar_cost = (
+        similar / 1e6 * (p["apigw_http_per_million"] + p["lambda_request_per_million"])
+        + http_gb_s(SIMILAR, similar) * p["lambda_arm_gb_second"]
+        + similar * SIMILAR.rru / 1e6 * p["dynamodb_rru_per_million"]
+        + similar * SIMILAR.wru / 1e6 * p["dynamodb_wru_per_million"]
+    )
+    # Events: one notification job each (SNS publish + the webhooks), at least once.
+    events = submissions * EVENTS_PER_SUBMISSION
+    notify_jobs = events
+    notify_gb_s = notify_jobs * NOTIFY_JOB_MS / 1000 * WORKER_MB / 1024
+    webhooks_cost = (
+        notify_jobs / 1e6 * p["lambda_request_per_million"]
+        + notify_gb_s * p["lambda_arm_gb_second"]
+        + notify_jobs * 3 / 1e6 * p["sqs_standard_per_million"]
+        + events * WEBHOOK_TARGETS * NOTIFY_WRU / 1e6 * p["dynamodb_wru_per_million"]
+        + events * WEBHOOK_TARGETS * NOTIFY_RRU / 1e6 * p["dynamodb_rru_per_million"]
+    )
 
     invocations = n + jobs + SCHEDULE_RUNS
     sqs_requests = jobs * 3 + SQS_IDLE_POLLERS * 30 * 24 * 3600 / 20
     storage_gb = tier.indexed_issues * ITEM_KB * INDEX_COPIES / 1024 / 1024
     logs_gb = invocations * LOG_BYTES_PER_INVOCATION / 1e9
+    access_logs_gb = (n + similar) * ACCESS_LOG_BYTES / 1e9
     kms = (http_cold + worker_cold + SCHEDULE_RUNS) * SECRETS_PER_COLD_START
-    gb_s = http_gb_s + job_gb_s + schedule_gb_s
+    traces = traced(n + similar) + traced(jobs + notify_jobs) + traced(SCHEDULE_RUNS)
+    custom_metrics = PENDING_HOURS_SHARE  # one metric, published in that share of hours
+    observability = (
+        ALARM_METRICS * p["cloudwatch_alarm_metric_month"]
+        + custom_metrics * p["cloudwatch_custom_metric_month"]
+    )
+    # Per-use services (off until configured): every submission analysed and embedded,
+    # every draft typed into /similar embedded and searched.
+    from_analysis = submissions * analysis_cost_each()
+    embed_tokens = submissions * EMBED_TOKENS_REQUEST + similar * EMBED_TOKENS_DRAFT
+    emails = submissions * (
+        STATUS_CHANGES_PER_SUBMISSION * EMAILS_PER_STATUS_CHANGE + CONFIRMATIONS_PER_SUBMISSION
+    )
     return {
-        "invocations": invocations,
-        "gb_seconds": gb_s,
+        "invocations": invocations + similar + notify_jobs,
+        "gb_seconds": gb_s + http_gb_s(SIMILAR, similar) + notify_gb_s,
         "cold_starts": http_cold + worker_cold + SCHEDULE_RUNS,
-        "github_reads_per_hour": syncs * pages / (30 * 24),
-        "sqs_requests": sqs_requests,
+        "github_reads_per_hour": (full * pages + incremental) / (30 * 24),
+        "sqs_requests": sqs_requests + notify_jobs * 3,
+        "sns_publishes": events,
         "storage_gb": storage_gb,
-        "logs_gb": logs_gb,
+        "logs_gb": logs_gb + access_logs_gb,
+        "traces": traces,
+        "alarm_metrics": ALARM_METRICS,
+        "custom_metrics": custom_metrics,
         "github_writes_per_hour": github_writes / (30 * 24),
         "API Gateway HTTP API": n / 1e6 * p["apigw_http_per_million"],
         "Lambda requests": invocations / 1e6 * p["lambda_request_per_million"],
@@ -229,9 +323,18 @@ def month(tier: Tier, m: dict[str, float], *, sync_every_minutes: int = 15) -> d
         "DynamoDB storage + PITR": storage_gb
         * (p["dynamodb_storage_gb_month"] + p["dynamodb_pitr_gb_month"]),
         "SQS (jobs + idle polling)": sqs_requests / 1e6 * p["sqs_standard_per_million"],
-        "CloudWatch alarm (DLQ)": p["cloudwatch_alarm_month"],
-        "CloudWatch Logs": logs_gb * p["cloudwatch_logs_ingest_gb"],
+        "CloudWatch Logs (functions)": logs_gb * p["cloudwatch_logs_ingest_gb"],
         "KMS decrypts (SSM)": kms / 1e4 * p["kms_per_10k_requests"],
+        "Access log (HTTP API)": access_logs_gb * p["cloudwatch_logs_ingest_gb"],
+        "SNS events": events / 1e6 * p["sns_publish_per_million"],
+        "Webhooks (jobs, records)": webhooks_cost,
+        "/similar while typing": similar_cost,
+        "Observability (alarms, metric)": observability,
+        "X-Ray traces": traces / 1e6 * p["xray_trace_per_million"],
+        "Bedrock analysis": from_analysis,
+        "Bedrock embeddings": embed_tokens / 1e6 * p["titan_embed_v2_per_million_tokens"],
+        "S3 Vectors queries": (similar + submissions) / 1e6 * p["s3vectors_query_per_million"],
+        "SES email": emails / 1000 * p["ses_per_thousand"],
     }
 
 
@@ -243,23 +346,46 @@ COST_LINES = (
     "DynamoDB writes",
     "DynamoDB storage + PITR",
     "SQS (jobs + idle polling)",
-    "CloudWatch alarm (DLQ)",
-    "CloudWatch Logs",
+    "CloudWatch Logs (functions)",
     "KMS decrypts (SSM)",
+    "Access log (HTTP API)",
+    "SNS events",
+    "Webhooks (jobs, records)",
+    "/similar while typing",
+    "Observability (alarms, metric)",
+    "X-Ray traces",
 )
+PER_USE_LINES = ("Bedrock analysis", "Bedrock embeddings", "S3 Vectors queries", "SES email")
 
 
 def after_free_tier(usage: dict[str, float]) -> float:
-    """The month's total once the always-free tier is taken off."""
+    """The infrastructure's month once the always-free tier is taken off (an upper bound:
+    the webhook and /similar lines' own Lambda and SQS use is not credited)."""
     p, f = PRICES, FREE_TIER
     total = sum(usage[line] for line in COST_LINES)
-    total -= min(usage["invocations"], f["lambda_requests"]) / 1e6 * p["lambda_request_per_million"]
-    total -= min(usage["gb_seconds"], f["lambda_gb_seconds"]) * p["lambda_arm_gb_second"]
-    total -= min(usage["sqs_requests"], f["sqs_requests"]) / 1e6 * p["sqs_standard_per_million"]
-    total -= min(usage["storage_gb"], f["dynamodb_storage_gb"]) * p["dynamodb_storage_gb_month"]
-    total -= usage["CloudWatch alarm (DLQ)"]  # one of the ten free alarms
-    total -= min(usage["logs_gb"], f["cloudwatch_logs_gb"]) * p["cloudwatch_logs_ingest_gb"]
-    return max(total, 0.0)
+    credits = (
+        min(usage["invocations"], f["lambda_requests"]) / 1e6 * p["lambda_request_per_million"],
+        min(usage["gb_seconds"], f["lambda_gb_seconds"]) * p["lambda_arm_gb_second"],
+        min(usage["sqs_requests"], f["sqs_requests"]) / 1e6 * p["sqs_standard_per_million"],
+        min(usage["sns_publishes"], f["sns_publishes"]) / 1e6 * p["sns_publish_per_million"],
+        min(usage["storage_gb"], f["dynamodb_storage_gb"]) * p["dynamodb_storage_gb_month"],
+        min(usage["alarm_metrics"], f["cloudwatch_alarm_metrics"])
+        * p["cloudwatch_alarm_metric_month"],
+        min(usage["custom_metrics"], f["cloudwatch_custom_metrics"])
+        * p["cloudwatch_custom_metric_month"],
+        min(usage["logs_gb"], f["cloudwatch_logs_gb"]) * p["cloudwatch_logs_ingest_gb"],
+        min(usage["traces"], f["xray_traces"]) / 1e6 * p["xray_trace_per_million"],
+    )
+    lines = ("Lambda requests", "Lambda GB-s (incl. INIT)", "SQS (jobs + idle polling)")
+    # Credits never exceed what the lines they belong to charge.
+    capped = min(sum(credits[:3]), sum(usage[line] for line in lines)) + sum(credits[3:])
+    return max(total - capped, 0.0)
+
+
+def table(months: dict[int, dict[str, float]], lines: tuple[str, ...], width: int) -> None:
+    """One row per cost line, one column per tier."""
+    for line in lines:
+        print(f"{line:<{width}}" + "".join(f"{months[n][line]:>14.4f}" for n in TIERS))
 
 
 def main() -> int:
@@ -267,17 +393,20 @@ def main() -> int:
     months = {n: month(TIER_SHAPES[n], m) for n in TIERS}
     mix = ", ".join(f"{share:.0%} {kind}s" for kind, share in MIX.items())
     print(f"Monthly AWS cost, us-east-1 list prices as of {PRICES_AS_OF}")
-    print(f"Mix of API requests: {mix}.")
+    print(
+        f"Mix of API requests: {mix}; plus {SIMILAR_PER_SUBMISSION} /similar calls per"
+        f" submission. Sync every {SYNC_MINUTES} minutes, a full pass every"
+        f" {FULL_SYNC_MINUTES} (full_sync_interval_minutes), incremental between."
+    )
     print(
         f"Compute from {source}: cold start {m['cold_http'] * 1000:.0f} ms here ->"
         f" {on_lambda(m['cold_http'], HTTP_MB) * 1000 + 150:.0f} ms INIT at {HTTP_MB} MB;"
         f" warm compute {m['warm_http'] * 1000:.2f} ms here."
     )
-    width = 28
-    header = f"{'':<{width}}" + "".join(f"{f'{n:,} req':>14}" for n in TIERS)
+    width = 31
+    header = f"{'infrastructure':<{width}}" + "".join(f"{f'{n:,} req':>14}" for n in TIERS)
     print("\n" + header)
-    for line in COST_LINES:
-        print(f"{line:<{width}}" + "".join(f"{months[n][line]:>14.4f}" for n in TIERS))
+    table(months, COST_LINES, width)
     totals = {n: sum(months[n][line] for line in COST_LINES) for n in TIERS}
     free = {n: after_free_tier(months[n]) for n in TIERS}
     print("-" * len(header))
@@ -295,20 +424,33 @@ def main() -> int:
             for n in TIERS
         )
         print(f"  {label}: {verdicts}")
-    hourly = {
-        n: sum(month(TIER_SHAPES[n], m, sync_every_minutes=60)[x] for x in COST_LINES)
+    every = {
+        n: sum(month(TIER_SHAPES[n], m, full_sync_minutes=SYNC_MINUTES)[x] for x in COST_LINES)
         for n in TIERS
     }
-    print(f"{'what if: sync hourly ($)':<{width}}" + "".join(f"{hourly[n]:>14.2f}" for n in TIERS))
+    print(
+        f"{'what if: every sync full ($)':<{width}}" + "".join(f"{every[n]:>14.2f}" for n in TIERS)
+    )
+    untraced = {n: totals[n] - months[n]["X-Ray traces"] for n in TIERS}
+    print(f"{'what if: no tracing ($)':<{width}}" + "".join(f"{untraced[n]:>14.2f}" for n in TIERS))
+    print("\n" + f"{'per-use (off until configured)':<{width}}" + header[width:])
+    table(months, PER_USE_LINES, width)
+    per_use = {n: sum(months[n][line] for line in PER_USE_LINES) for n in TIERS}
+    print("-" * len(header))
+    print(f"{'per-use total ($)':<{width}}" + "".join(f"{per_use[n]:>14.2f}" for n in TIERS))
+    print(
+        f"{'everything on, list ($)':<{width}}"
+        + "".join(f"{totals[n] + per_use[n]:>14.2f}" for n in TIERS)
+    )
     print("\nUsage behind the figures:")
     for n in TIERS:
         u = months[n]
         print(
             f"  {n:>9,} req: {u['invocations']:>10,.0f} invocations,"
             f" {u['cold_starts']:>7,.0f} cold starts, {u['gb_seconds']:>9,.0f} GB-s,"
-            f" {u['sqs_requests']:>9,.0f} SQS requests,"
+            f" {u['sqs_requests']:>9,.0f} SQS requests, {u['traces']:>9,.0f} traces,"
             f" GitHub writes {u['github_writes_per_hour']:.1f}/h, sync reads"
-            f" {u['github_reads_per_hour']:.0f}/h ({TIER_SHAPES[n].indexed_issues:,} issues)"
+            f" {u['github_reads_per_hour']:.1f}/h ({TIER_SHAPES[n].indexed_issues:,} issues)"
         )
     print(
         "\nGitHub lets one App installation create about 500 pieces of content an hour"
@@ -318,10 +460,10 @@ def main() -> int:
         " over installations (repos of different owners) before that."
     )
     print(
-        "The fixed part (the DLQ alarm, SQS's idle long polling by the event source mapping,"
-        " the 15-minute schedule) dominates at 1K requests; the free tier absorbs it. The"
-        " full sync grows with the index: every 15 minutes it is most of the Lambda time at"
-        " 100K and 1M, and its GitHub reads count against the installation's 5,000/h."
+        "Fixed each month whatever the traffic: SQS's idle long polling by the event source"
+        " mapping, the alarms, the 15-minute schedule. X-Ray records the first request of"
+        " every second and 5% of the rest, so below about one request a second nearly every"
+        " request is traced: it is the largest line the observability adds at 1M."
     )
     analysis_cost()
     return 0
@@ -355,6 +497,13 @@ def analysis_tokens() -> tuple[int, int]:
         + len(json.dumps(input_schema(request)))
     )
     return math.ceil(characters / CHARS_PER_TOKEN), AnalysisSettings().max_tokens
+
+
+def analysis_cost_each() -> float:
+    """One typical analysis on the default model, in dollars."""
+    prompt, _ = analysis_tokens()
+    price = NOVA_MICRO_PER_MILLION
+    return (prompt * price["input"] + TYPICAL_OUTPUT_TOKENS * price["output"]) / 1e6
 
 
 def analysis_cost() -> None:
