@@ -209,7 +209,7 @@ def test_unpacked_package_serves_the_widget_and_pages(unpacked: Path, tmp_path: 
         "FEATUREBRIDGE_STORE": f"sqlite:///{tmp_path / 'index.db'}",
         "FEATUREBRIDGE_ENV_FILE": str(tmp_path / "absent.env"),
     }
-    paths = ["/widget.js", "/apps/demo/form", "/apps/demo/roadmap"]
+    paths = ["/widget.js", "/widget/de.json", "/apps/demo/form", "/apps/demo/roadmap"]
     done = subprocess.run(
         [
             sys.executable,
@@ -231,6 +231,7 @@ def test_unpacked_package_serves_the_widget_and_pages(unpacked: Path, tmp_path: 
     answers = json.loads(done.stdout.splitlines()[-1])
     assert answers == {
         "/widget.js": [200, "application/javascript; charset=utf-8"],
+        "/widget/de.json": [200, "application/json; charset=utf-8"],
         "/apps/demo/form": [200, "text/html; charset=utf-8"],
         "/apps/demo/roadmap": [200, "text/html; charset=utf-8"],
     }
