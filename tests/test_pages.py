@@ -7,6 +7,7 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -233,3 +234,64 @@ def test_a_submission_from_the_services_own_origin_is_a_form_submission(
         answer.get_json()["id"]
     )
     assert submission.source == Source.FORM
+
+
+def form_post(web: FlaskClient, origin: str = "https://feedback.example.com", **fields: str) -> Any:
+    return web.post("/apps/mobile/form", data=fields, headers={"Origin": origin})
+
+
+def test_the_form_posts_without_javascript_once_per_key(
+    web: FlaskClient, pages_runtime: Runtime
+) -> None:
+    fields = {"title": "Fax support again", "idempotency_key": "page-key-1", "confirmed": "1"}
+    first = form_post(web, **fields)
+    assert first.status_code == 200
+    assert "Thanks — filed as #" in first.get_data(as_text=True)
+    # The browser sends the page again (reload after a post): the same submission.
+    again = form_post(web, **fields)
+    assert again.get_data(as_text=True).count("Thanks — filed as #") == 1
+    tracker = pages_runtime.tracker
+    assert isinstance(tracker, FakeTracker)
+    assert tracker.creates == 1
+    # Every page has a key of its own for its next post.
+    marker = 'name="idempotency_key" value="'
+    pages = [web.get("/apps/mobile/form").get_data(as_text=True) for _ in range(2)]
+    assert len({html.split(marker)[1].split('"')[0] for html in pages}) == 2
+
+
+def test_a_form_post_shows_similar_requests_first(web: FlaskClient) -> None:
+    answer = form_post(web, title="Dark mode please", idempotency_key="page-key-2")
+    html = answer.get_data(as_text=True)
+    assert answer.status_code == 200
+    assert 'aria-labelledby="fb-similar"' in html
+    assert ">Dark mode</a>" in html
+    assert "Send anyway" in html
+    assert 'name="confirmed" value="1"' in html
+    assert 'value="Dark mode please"' in html
+
+
+def test_a_private_apps_form_shows_no_similar_requests(web: FlaskClient) -> None:
+    answer = web.post(
+        "/apps/internal/form",
+        data={"title": "Dark mode", "idempotency_key": "page-key-3"},
+        headers={"Origin": "https://feedback.example.com"},
+    )
+    assert answer.status_code == 200
+    assert "Similar requests" not in answer.get_data(as_text=True)
+
+
+def test_a_form_post_from_another_site_is_refused(web: FlaskClient) -> None:
+    answer = form_post(web, origin="https://evil.example", title="Spam", confirmed="1")
+    assert answer.status_code == 403
+
+
+def test_a_form_post_with_invalid_fields_keeps_them_and_says_what_is_wrong(
+    web: FlaskClient,
+) -> None:
+    answer = form_post(web, title=XSS, email="nope", confirmed="1")
+    html = answer.get_data(as_text=True)
+    assert answer.status_code == 422
+    assert 'id="fb-email-error"' in html
+    assert 'value="nope" aria-invalid="true"' in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert XSS not in html

@@ -204,6 +204,84 @@ def test_the_hosted_form_page_submits(service: tuple[str, Host], page: Any) -> N
     assert page.problems == []
 
 
+@pytest.fixture
+def no_script(browser: Any) -> Iterator[Any]:
+    """A tab with JavaScript off: the hosted form's own HTML form."""
+    with watched_page(browser, java_script_enabled=False) as tab:
+        yield tab
+
+
+def test_without_javascript_the_form_shows_similar_requests_before_sending(
+    service: tuple[str, Host], no_script: Any
+) -> None:
+    base, _ = service
+    page = no_script
+    page.goto(f"{base}/apps/mobile/form")
+    expect(page.locator(".fbw-root")).to_have_count(0)  # no widget: the page's own form
+    page.get_by_label("Title").fill("Offline sync for trains")
+    page.get_by_label("Description").fill("No signal in tunnels")
+    page.get_by_role("button", name="Send").click()
+    similar = page.get_by_role("region", name="Similar requests")
+    expect(similar.locator(".fb-title").first).to_have_text("Offline sync")
+    expect(similar.locator(".fb-item").first).to_contain_text("9 votes · In progress")
+    expect(similar.locator("a.fb-title").first).to_have_attribute(
+        "href", "https://github.com/acme/mobile/issues/3"
+    )
+    # What was typed is still there; the second try sends it.
+    expect(page.get_by_label("Title")).to_have_value("Offline sync for trains")
+    expect(page.get_by_label("Description")).to_have_value("No signal in tunnels")
+    page.get_by_role("button", name="Send anyway").click()
+    expect(page.locator(".fb-outcome")).to_have_text("Thanks — it's queued")
+    expect(page.get_by_label("Title")).to_have_value("")
+    expect(page.get_by_role("region", name="Similar requests")).to_have_count(0)
+    assert page.problems == []
+
+
+def test_without_javascript_a_form_with_nothing_similar_is_sent_at_once(
+    service: tuple[str, Host], no_script: Any
+) -> None:
+    base, _ = service
+    page = no_script
+    page.goto(f"{base}/apps/mobile/form")
+    page.get_by_label("Title").fill("Quantum teleportation")
+    page.get_by_role("button", name="Send").click()
+    expect(page.locator(".fb-outcome")).to_have_text("Thanks — it's queued")
+    assert page.problems == []
+
+
+def test_without_javascript_field_errors_are_shown_by_their_fields(
+    service: tuple[str, Host], no_script: Any
+) -> None:
+    base, _ = service
+    page = no_script
+    page.goto(f"{base}/apps/mobile/form")
+    page.get_by_label("Title").fill("   ")
+    page.get_by_label("Email (optional, kept private)").fill("not an address")
+    page.get_by_role("button", name="Send").click()
+    expect(page.get_by_role("alert")).to_have_text("the request has invalid fields")
+    for name in ("Title", "Email (optional, kept private)"):
+        expect(page.get_by_label(name)).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#fb-title-error")).not_to_be_empty()
+    expect(page.get_by_label("Email (optional, kept private)")).to_have_value("not an address")
+    assert page.problems == [f"422 {base}/apps/mobile/form"]
+
+
+def test_without_javascript_the_honeypot_is_out_of_reach(
+    service: tuple[str, Host], no_script: Any
+) -> None:
+    base, _ = service
+    page = no_script
+    page.goto(f"{base}/apps/mobile/form")
+    trap = page.locator("input[name=website]")
+    expect(trap).to_have_attribute("tabindex", "-1")
+    expect(trap).to_have_attribute("aria-hidden", "true")
+    expect(page.get_by_role("textbox", name="Website")).to_have_count(0)
+    page.get_by_label("Email (optional, kept private)").focus()
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Send"
+    assert page.problems == []
+
+
 def test_the_roadmap_groups_by_status_and_shows_titles_literally(
     service: tuple[str, Host], page: Any
 ) -> None:

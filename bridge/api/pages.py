@@ -14,13 +14,15 @@ import secrets
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from flask import Blueprint, Response, render_template, request
 
-from bridge.api.access import is_operator, runtime
+from bridge.api.access import is_operator, limit_reads, runtime
+from bridge.api.cors import refuse_foreign_origin
 from bridge.api.errors import ApiError, error_response
 from bridge.domain import Request, SortOrder, Status, accepts_votes
-from bridge.ports import ListQuery
+from bridge.ports import ListQuery, SimilarMatch
 from bridge.settings import AppConfig
 
 FORMS_DIR = Path(__file__).resolve().parents[2] / "forms"
@@ -35,13 +37,25 @@ WIDGET_CACHE_CONTROL = "public, max-age=300"
 PAGE_CACHE_CONTROL = "no-cache"
 ROADMAP_GROUP_LIMIT = 100
 LANG_CODE = re.compile(r"^[a-z]{2,3}$")
+STATUS_NAMES: dict[Status, str] = {
+    Status.IN_PROGRESS: "In progress",
+    Status.PLANNED: "Planned",
+    Status.OPEN: "Under consideration",
+    Status.COMPLETED: "Completed",
+    Status.DECLINED: "Declined",
+    Status.DUPLICATE: "Duplicate",
+}
 # The roadmap's sections, in order; declined and duplicate requests are not shown.
-ROADMAP_GROUPS: tuple[tuple[Status, str], ...] = (
-    (Status.IN_PROGRESS, "In progress"),
-    (Status.PLANNED, "Planned"),
-    (Status.OPEN, "Under consideration"),
-    (Status.COMPLETED, "Completed"),
+ROADMAP_GROUPS: tuple[tuple[Status, str], ...] = tuple(
+    (status, STATUS_NAMES[status])
+    for status in (Status.IN_PROGRESS, Status.PLANNED, Status.OPEN, Status.COMPLETED)
 )
+# What the hosted form says once a submission is in, by its delivery.
+FORM_OUTCOMES = {
+    "queued": "Thanks — it's queued",
+    "held": "Thanks — your request awaits review before it is published.",
+}
+SIMILAR_ON_THE_FORM = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +155,79 @@ def form_page(app_id: str) -> Response:
     app = runtime().settings.app(app_id)
     if app is None:
         return _not_found()
-    return _page("form.html", app=app)
+    return _form(app)
+
+
+def _form(app: AppConfig, **context: Any) -> Response:
+    """The form page with a fresh idempotency key for its post."""
+    context.setdefault("values", {"title": "", "description": "", "email": "", "notify": False})
+    return _page("form.html", app=app, form_key=secrets.token_urlsafe(16), **context)
+
+
+@blueprint.post("/apps/<app_id>/form")
+def form_submit(app_id: str) -> Response:
+    """The hosted form without JavaScript: similar requests on the first try, then the submission.
+
+    A first post whose title matches requests of a public app shows them (with "Send
+    anyway"); a confirmed post, or one with nothing similar, is submitted as the API's
+    route submits it, with the key and render token the page carried.
+    """
+    from bridge.api.requests import submit, valid_idempotency_key
+
+    rt = runtime()
+    app = rt.settings.app(app_id)
+    if app is None:
+        return _not_found()
+    refuse_foreign_origin(app)
+    posted = request.form
+    values = {name: posted.get(name, "") for name in ("title", "description", "email")}
+    notify = posted.get("notify") == "true"
+    key = posted.get("idempotency_key", "")
+    form_token = posted.get("form_token") or None
+    if not valid_idempotency_key(key):
+        key = secrets.token_urlsafe(16)
+    page: dict[str, Any] = {
+        "app": app,
+        "values": {**values, "notify": notify},
+        "form_key": key,
+        "form_token": form_token,
+    }
+    try:
+        if app.public and not posted.get("confirmed") and values["title"].strip():
+            similar = _similar(app, values["title"], values["description"])
+            if similar:
+                return _page("form.html", similar=similar, **page)
+        body: dict[str, object] = {"title": values["title"], "description": values["description"]}
+        if values["email"].strip():
+            body["email"] = values["email"]
+        if notify:
+            body["notify"] = True
+        for name in ("website", "form_token"):
+            if posted.get(name):
+                body[name] = posted[name]
+        answer, _ = submit(app, body, key)
+    except ApiError as error:
+        errors = {name.split(".")[0]: text for name, text in (error.fields or {}).items()}
+        return _page("form.html", status=error.status, problem=error.message, errors=errors, **page)
+    submitted = answer.get_json()
+    number = submitted.get("number")
+    outcome = (
+        f"Thanks — filed as #{number}"
+        if number
+        else FORM_OUTCOMES.get(submitted["delivery"], FORM_OUTCOMES["queued"])
+    )
+    fresh = {"title": "", "description": "", "email": "", "notify": False}
+    return _form(app, values=fresh, outcome=outcome)
+
+
+def _similar(app: AppConfig, title: str, description: str) -> list[SimilarMatch]:
+    """What ``/similar`` would answer for the draft (counted as one read)."""
+    from bridge.similar.search import find_similar
+
+    limit_reads(app)
+    return find_similar(
+        runtime(), app.id, title[:256], description[:2000], limit=SIMILAR_ON_THE_FORM
+    )
 
 
 @blueprint.get("/apps/<app_id>/roadmap")
@@ -182,7 +268,8 @@ def _not_found() -> Response:
 
 def _page(template: str, *, status: int = 200, **context: object) -> Response:
     nonce = secrets.token_urlsafe(16)
-    html = render_template(template, nonce=nonce, **context)
+    context.setdefault("errors", {})
+    html = render_template(template, nonce=nonce, status_names=STATUS_NAMES, **context)
     response = Response(html, status=status, content_type="text/html; charset=utf-8")
     response.headers["Content-Security-Policy"] = content_security_policy(nonce)
     response.headers["X-Content-Type-Options"] = "nosniff"

@@ -114,13 +114,20 @@ def similar_requests(app_id: str) -> Response:
 @blueprint.post("/v1/apps/<app_id>/requests")
 def submit_request(app_id: str) -> tuple[Response, int] | Response:
     """Accept a submission: committed before answering, delivered now or queued."""
-    from bridge.api.write_models import SubmissionIn
-    from bridge.submissions import fingerprint
 
     app = app_or_404(app_id)
     refuse_foreign_origin(app)
-    key = _idempotency_key()
-    raw = read_body()
+    return submit(app, read_body(), _idempotency_key())
+
+
+def submit(app: AppConfig, raw: object, key: str | None) -> tuple[Response, int]:
+    """Validate a submission's fields and accept it: the API's route and the hosted form's post.
+
+    Raises ``ApiError`` for what the client has to fix (422, 401, 429, 409).
+    """
+    from bridge.api.write_models import SubmissionIn
+    from bridge.submissions import fingerprint
+
     try:
         submitted = SubmissionIn.model_validate(raw)
     except ValidationError as error:
@@ -174,11 +181,16 @@ def _source(app: AppConfig) -> Source:
     return Source.WIDGET if origin in app.allowed_origins else Source.API
 
 
+def valid_idempotency_key(key: str) -> bool:
+    """Whether ``key`` has the shape of an Idempotency-Key (1-255 visible ASCII characters)."""
+    return _IDEMPOTENCY_KEY.match(key) is not None
+
+
 def _idempotency_key() -> str | None:
     key = request.headers.get("Idempotency-Key")
     if key is None:
         return None
-    if not _IDEMPOTENCY_KEY.match(key):
+    if not valid_idempotency_key(key):
         raise ApiError(
             "bad_request",
             "Idempotency-Key is not valid",
