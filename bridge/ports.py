@@ -15,6 +15,7 @@ from bridge.domain import AnalysisRecord, Request, SortOrder, Status, Submission
 
 if TYPE_CHECKING:
     from bridge.analysis.model import Analysis, AnalysisInput
+    from bridge.notify.email.model import Subscriber
     from bridge.notify.model import NotificationDelivery
     from bridge.privacy.forget import ForgetReport
 
@@ -383,6 +384,38 @@ class IndexStore(Protocol):
         self, *, limit: int, state: str | None = None
     ) -> Sequence[NotificationDelivery]:
         """The latest deliveries, newest first; only those in ``state`` when given."""
+
+    # -- email subscriptions (bridge.notify.email)
+
+    def subscribe(
+        self, subscriber: Subscriber, *, topic: str, voter: str
+    ) -> tuple[Subscriber, bool]:
+        """Keep ``subscriber`` unless its app has one of that address already, and make
+        that one follow ``topic`` as ``voter``. A confirmed (trusted) address confirms an
+        existing one and subscribes it again. Returns the stored subscriber and whether it
+        is new."""
+
+    def get_subscriber(self, subscriber_id: str) -> Subscriber | None:
+        """The subscriber with this id."""
+
+    def confirm_subscriber(self, subscriber_id: str) -> Subscriber | None:
+        """Its owner confirmed the address; None when there is no such subscriber."""
+
+    def unsubscribe(self, subscriber_id: str) -> Subscriber | None:
+        """No more email to this subscriber; None when there is no such subscriber."""
+
+    def unfollow(self, app: str, topic: str, voter: str) -> None:
+        """``voter`` no longer follows ``topic`` (an unvote)."""
+
+    def followers(self, app: str, topics: Sequence[str]) -> Sequence[Subscriber]:
+        """Confirmed, subscribed subscribers following any of ``topics``, each once, none
+        whose address is suppressed."""
+
+    def suppress_address(self, address: str, *, reason: str, now: datetime) -> None:
+        """Never email this address again, in any app (bounces, complaints)."""
+
+    def is_suppressed(self, address: str) -> bool:
+        """Whether the address is suppressed."""
 
 
 # --------------------------------------------------------------------------- issue tracker

@@ -137,6 +137,8 @@ def test_migration_indexes_existing_requests_with_their_submissions_text(tmp_pat
             " DROP TRIGGER requests_text_deleted;"
             # later migrations:
             " DROP TABLE event_claims; DROP TABLE notifications; DROP TABLE sync_marks;"
+            " DROP TABLE email_subscribers; DROP TABLE email_follows;"
+            " DROP TABLE email_suppressions;"
             f" PRAGMA user_version = {search};"
         )
     reopened = SQLiteStore(path)

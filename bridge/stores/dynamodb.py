@@ -32,6 +32,7 @@ from bridge.stores import dynamodb_table as t
 from bridge.stores.codec import export_cursor, export_position
 from bridge.stores.dynamodb_analysis import AnalysisMixin
 from bridge.stores.dynamodb_client import CapacityMeter, Table, names
+from bridge.stores.dynamodb_email import EmailMixin
 from bridge.stores.dynamodb_github import GitHubMixin
 from bridge.stores.dynamodb_notify import NotifyMixin
 from bridge.stores.dynamodb_outbox import OutboxMixin
@@ -52,7 +53,14 @@ MAX_EVALUATED = 1000
 
 
 class DynamoDBStore(
-    OutboxMixin, GitHubMixin, VotesMixin, AnalysisMixin, SimilarMixin, PrivacyMixin, NotifyMixin
+    OutboxMixin,
+    GitHubMixin,
+    VotesMixin,
+    AnalysisMixin,
+    SimilarMixin,
+    PrivacyMixin,
+    NotifyMixin,
+    EmailMixin,
 ):
     """IndexStore over one DynamoDB table (see :func:`dynamodb_table.create_table`).
 

@@ -28,6 +28,7 @@ from bridge.ports import (
 from bridge.stores.codec import export_cursor, export_position
 from bridge.stores.sqlite_analysis import AnalysisMixin
 from bridge.stores.sqlite_base import SQLiteBase
+from bridge.stores.sqlite_email import EmailMixin
 from bridge.stores.sqlite_notify import NotifyMixin
 from bridge.stores.sqlite_outbox import OutboxMixin
 from bridge.stores.sqlite_privacy import PrivacyMixin
@@ -58,7 +59,14 @@ _BRIDGE_OWNED = "source, submission_id, bridge_votes, weighted_votes, updated_at
 
 
 class SQLiteStore(
-    OutboxMixin, VotesMixin, AnalysisMixin, SimilarMixin, PrivacyMixin, NotifyMixin, SQLiteBase
+    OutboxMixin,
+    VotesMixin,
+    AnalysisMixin,
+    SimilarMixin,
+    PrivacyMixin,
+    NotifyMixin,
+    EmailMixin,
+    SQLiteBase,
 ):
     """IndexStore over one SQLite database file."""
 

@@ -214,4 +214,30 @@ MIGRATIONS: tuple[str, ...] = (
         full_at TEXT
     );
     """,
+    # email (issue 19): subscribers (one per app and address, found by the address's hash),
+    # the topics each follows (a request's votes, a submission) and suppressed addresses.
+    """
+    CREATE TABLE email_subscribers (
+        id TEXT PRIMARY KEY,
+        app TEXT NOT NULL,
+        address TEXT NOT NULL,
+        address_key TEXT NOT NULL,
+        confirmed INTEGER NOT NULL,
+        unsubscribed INTEGER NOT NULL DEFAULT 0,
+        created_at REAL NOT NULL,
+        UNIQUE (app, address_key)
+    );
+    CREATE TABLE email_follows (
+        app TEXT NOT NULL,
+        topic TEXT NOT NULL,
+        voter TEXT NOT NULL,
+        subscriber TEXT NOT NULL,
+        PRIMARY KEY (app, topic, voter)
+    );
+    CREATE TABLE email_suppressions (
+        address_key TEXT PRIMARY KEY,
+        reason TEXT NOT NULL,
+        created_at REAL NOT NULL
+    );
+    """,
 )
