@@ -16,6 +16,7 @@ from flask import Flask
 from bridge.api import (
     analysis,
     apps,
+    email_links,
     export,
     feedbackfin,
     github,
@@ -79,6 +80,7 @@ def build_runtime(
     if embedder is None or vectors is None:
         # Embeddings are used where their vectors can be kept, else not at all.
         embedder = vectors = None
+    key = functools.cache(functools.partial(signing_key, settings.secrets))
     return Runtime(
         settings=settings,
         store=store,
@@ -86,18 +88,23 @@ def build_runtime(
         queue=queue if queue is not None else default_queue(settings),
         pacer=pacer,
         clock=clock,
-        signing_key=functools.cache(functools.partial(signing_key, settings.secrets)),
+        signing_key=key,
         analyzer=analyzer if analyzer is not None else default_analyzer(settings),
-        notifications=notifications if notifications is not None else _notifications(settings),
+        notifications=notifications
+        if notifications is not None
+        else _notifications(settings, store, key),
         embedder=embedder,
         vectors=vectors,
     )
 
 
-def _notifications(settings: Settings) -> Notifications | None:
+def _notifications(
+    settings: Settings, store: IndexStore, key: Callable[[], bytes]
+) -> Notifications | None:
+    from bridge.notify.email.sending import default_email
     from bridge.notify.service import default_notifications
 
-    return default_notifications(settings)
+    return default_notifications(settings, email=default_email(settings, store, key))
 
 
 def default_analyzer(settings: Settings) -> Analyzer | None:
@@ -193,4 +200,5 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.register_blueprint(notifications.blueprint)
     app.register_blueprint(github.blueprint)
     app.register_blueprint(pages.blueprint)
+    app.register_blueprint(email_links.blueprint)
     return app

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from bridge.domain import DEFAULT_BOARD_STATUS_OPTIONS, Status
 from bridge.notify.config import AppNotifyConfig
+from bridge.notify.email.config import NotifySettings
 from bridge.secrets import SecretResolver
 
 DEFAULT_CONFIG_PATH = "featurebridge.toml"
@@ -182,6 +183,7 @@ class FileConfig(_Strict):
 
     server: ServerSettings = ServerSettings()
     analysis: AnalysisSettings = AnalysisSettings()
+    notify: NotifySettings = NotifySettings()
     apps: list[AppConfig] = []
 
     @model_validator(mode="after")
@@ -257,6 +259,8 @@ class Settings(BaseModel):
     config_path: str | None
     server: ServerSettings = ServerSettings()
     analysis: AnalysisSettings = AnalysisSettings()
+    # [notify.email]: Amazon SES; off while its sender is unset.
+    notify: NotifySettings = NotifySettings()
     apps: tuple[AppConfig, ...] = ()
     store_url: str = DEFAULT_STORE_URL
     # The SQS job queue of the Lambda deployment; None under `serve` (a worker thread).
@@ -311,6 +315,7 @@ class Settings(BaseModel):
                     or file_config.analysis.embedding_dimensions,
                 }
             ),
+            notify=_notify(file_config.notify, env),
             apps=tuple(file_config.apps),
             store_url=env.get("FEATUREBRIDGE_STORE") or DEFAULT_STORE_URL,
             queue_url=env.get("FEATUREBRIDGE_QUEUE_URL") or None,
@@ -323,6 +328,12 @@ class Settings(BaseModel):
             ),
             secrets=SecretResolver(env),
         )
+
+
+def _notify(notify: NotifySettings, env: Mapping[str, str]) -> NotifySettings:
+    """``[notify]`` with the email region from ``AWS_REGION`` when the file names none."""
+    region = notify.email.region or env.get("AWS_REGION") or None
+    return notify.model_copy(update={"email": notify.email.model_copy(update={"region": region})})
 
 
 def _dimensions(env: Mapping[str, str]) -> int | None:

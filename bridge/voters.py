@@ -4,7 +4,8 @@ A voter token is an HS256 JWT signed with the app's voter secret (SPEC §3):
 ``sub`` required; ``exp`` or ``iat`` required and tokens older than
 ``voter_token_max_age`` refused (60 s leeway), a token with only ``exp`` being
 refused when it expires further ahead than that; ``aud``, when present, must be
-the app id; optional ``email``, ``name`` and ``tier`` or ``weight``.
+the app id; optional ``email``, ``name`` and ``tier`` or ``weight``, and
+``notify: true`` (the user asked to be emailed about what they vote for).
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ class Voter:
     weight: int = 1
     email: str | None = None
     name: str | None = None
+    # The token's ``notify: true`` claim: email this user about what they vote for.
+    notify: bool = False
 
     @property
     def anonymous(self) -> bool:
@@ -122,6 +125,7 @@ def _voter(claims: dict[str, Any], app: AppConfig, settings: Settings, now: date
         weight=_weight(claims, app),
         email=_text(claims.get("email"), 254),
         name=_text(claims.get("name"), 100),
+        notify=claims.get("notify") is True,
     )
 
 

@@ -8,6 +8,7 @@ answers are read as the list of their rows.
 from __future__ import annotations
 
 import json
+import secrets
 import time
 import urllib.parse
 from typing import Any
@@ -16,11 +17,15 @@ import schemathesis
 
 from bridge.api.google_forms import sign as sign_google_form
 from bridge.api.typeform import sign as sign_typeform
+from bridge.notify.email import tokens
 from github_app.webhooks import sign as sign_webhook
 
 FORM_SECRET = "form-secret-for-fuzzing"
 TYPEFORM_SECRET = "typeform-secret-for-fuzzing"
 WEBHOOK_SECRET = "webhook-secret-for-fuzzing"
+SIGNING_SECRET = "signing-secret-for-fuzzing"
+# The email links' paths and the purpose their tokens are signed for.
+EMAIL_LINKS = {"/v1/unsubscribe": tokens.UNSUBSCRIBE, "/v1/confirm": tokens.CONFIRM}
 ORIGIN = "https://app.example.com"
 # The question title and Typeform ref the run's app maps to a request's title.
 FORM_TITLE_QUESTION = "Idea"
@@ -44,6 +49,10 @@ def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
     path = case.operation.path
     if path == "/v1/apps/{app}/feedbackfin":
         case.headers = {**(case.headers or {}), "Origin": ORIGIN}
+    if path in EMAIL_LINKS and _positive(case):
+        subscriber_id = secrets.token_hex(16)
+        token = tokens.sign(SIGNING_SECRET.encode(), EMAIL_LINKS[path], subscriber_id)
+        case.query = {**(case.query or {}), "token": token}
     if not _positive(case) or not isinstance(case.body, dict):
         return
     if path == "/v1/apps/{app}/google-forms" and isinstance(case.body.get("answers"), dict):

@@ -30,9 +30,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> IndexStore:
 def subscriber(
     n: int, *, address: str = "ada@example.com", confirmed: bool = True, app: str = "mobile"
 ) -> Subscriber:
-    return Subscriber(
-        id=f"{n:032x}", app=app, address=address, confirmed=confirmed, created_at=T0
-    )
+    return Subscriber(id=f"{n:032x}", app=app, address=address, confirmed=confirmed, created_at=T0)
 
 
 def test_one_subscriber_per_app_and_address(store: IndexStore) -> None:
@@ -106,15 +104,25 @@ def test_a_trusted_opt_in_confirms_and_resubscribes_a_typed_one(store: IndexStor
 
 
 def test_a_suppressed_address_follows_nothing_in_any_app(store: IndexStore) -> None:
-    ada, _ = store.subscribe(subscriber(1), topic=request_topic(1), voter="user:1")
-    web, _ = store.subscribe(subscriber(2, app="web"), topic=request_topic(1), voter="user:1")
+    store.subscribe(subscriber(1), topic=request_topic(1), voter="user:1")
+    store.subscribe(subscriber(2, app="web"), topic=request_topic(1), voter="user:1")
     store.subscribe(subscriber(3, address="bob@example.com"), topic=request_topic(1), voter="b")
     assert not store.is_suppressed("ada@example.com")
     store.suppress_address("ada@example.com", reason="bounce", now=T0)
     store.suppress_address("ada@example.com", reason="complaint", now=T0)
     assert store.is_suppressed("ada@example.com")
     assert not store.is_suppressed("bob@example.com")
-    assert [s.address for s in store.followers("mobile", [request_topic(1)])] == [
-        "bob@example.com"
-    ]
+    assert [s.address for s in store.followers("mobile", [request_topic(1)])] == ["bob@example.com"]
     assert store.followers("web", [request_topic(1)]) == []
+
+
+def test_forget_erases_a_subscribers_address(store: IndexStore) -> None:
+    ada, _ = store.subscribe(subscriber(1), topic=request_topic(1), voter="user:ada@example.com")
+    bob, _ = store.subscribe(
+        subscriber(2, address="bob@example.com"), topic=request_topic(1), voter="user:2"
+    )
+    store.forget_person("ada@example.com")
+    forgotten = store.get_subscriber(ada.id)
+    assert forgotten is None or "ada@example.com" not in forgotten.address
+    assert store.get_subscriber(bob.id) == bob
+    assert all("ada@" not in s.address for s in store.followers("mobile", [request_topic(1)]))

@@ -121,6 +121,7 @@ def test_schemathesis_finds_nothing_and_reaches_every_operation(
             GITHUB_API_URL=github_url,
             GITHUB_TOKEN="ghp_fuzz",
             GITHUB_WEBHOOK_SECRET=hooks.WEBHOOK_SECRET,
+            FEATUREBRIDGE_SIGNING_SECRET=hooks.SIGNING_SECRET,
             FEATUREBRIDGE_ADMIN_TOKEN=OPERATOR_TOKEN,
             MOBILE_FORM_SECRET=hooks.FORM_SECRET,
             MOBILE_TYPEFORM_SECRET=hooks.TYPEFORM_SECRET,

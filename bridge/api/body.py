@@ -16,6 +16,10 @@ API_BODY_LIMIT = 256 * 1024
 # an oversize body without Content-Length shows itself.
 FLASK_BODY_LIMIT = API_BODY_LIMIT + 1
 _MAX_FORM_FIELDS = 100
+# How HTML forms send a checkbox (``on``) and how scripts spell a boolean.
+FORM_BOOLEANS = {"true": True, "on": True, "false": False, "off": False}
+# Fields read as booleans from a form body; any other spelling stays text (and fails).
+BOOLEAN_FIELDS = frozenset({"notify"})
 
 
 def read_body(*, allow_form: bool = True) -> dict[str, Any]:
@@ -73,6 +77,8 @@ def _parse_form(raw: bytes) -> dict[str, Any]:
             metadata[key[len("metadata[") : -1]] = value
         elif key in body:
             raise ApiError("validation_failed", "field given twice", fields={key: "given twice"})
+        elif key in BOOLEAN_FIELDS and value in FORM_BOOLEANS:
+            body[key] = FORM_BOOLEANS[value]
         elif value != "":
             body[key] = value
     if metadata:

@@ -10,6 +10,7 @@ from pydantic.json_schema import models_json_schema
 
 from bridge.api.analysis import AnalysisQueuedOut
 from bridge.api.body import API_BODY_LIMIT
+from bridge.api.email_links import ConfirmedOut, LinkParams, UnsubscribedOut
 from bridge.api.errors import CODE_OF_STATUS
 from bridge.api.export_models import EXPORT_DESCRIPTION, ExportDocument, ExportParams, ExportRow
 from bridge.api.github import WEBHOOK_BODY_LIMIT
@@ -72,6 +73,9 @@ class Operation:
     content: dict[str, type[BaseModel] | None] = field(default_factory=dict)
     response_headers: dict[str, str] = field(default_factory=dict)
     body_media: tuple[str, ...] = ("application/json", "application/x-www-form-urlencoded")
+    body_required: bool = True
+    # Statuses answered with a server-rendered page (text/html), beside or instead of JSON.
+    pages: tuple[int, ...] = ()
 
 
 APP_PARAM = {"name": "app", "in": "path", "required": True, "schema": {"type": "string"}}
@@ -92,6 +96,7 @@ SUBMISSION_FORM: dict[str, Any] = {
         "email": {"type": "string", "maxLength": 254, "pattern": f"^$|{EMAIL_PATTERN}"},
         "name": {"type": "string", "maxLength": 100},
         "voter_token": {"type": "string", "maxLength": 4096},
+        "notify": {"type": "string", "enum": ["true", "false", "on", "off"]},
     },
     "patternProperties": {r"^metadata\[[^\]]{1,64}\]$": {"type": "string"}},
     "additionalProperties": False,
@@ -104,13 +109,38 @@ VOTE_FORM: dict[str, Any] = {
     "properties": {
         "voter_token": {"type": "string", "maxLength": 4096},
         "anonymous_id": {"type": "string", "pattern": f"^$|{ANONYMOUS_ID_PATTERN}"},
+        "notify": {"type": "string", "enum": ["true", "false", "on", "off"]},
+        "email": {"type": "string", "maxLength": 254, "pattern": f"^$|{EMAIL_PATTERN}"},
     },
     "additionalProperties": False,
     "oneOf": [
         {"required": [name], "properties": {name: {"minLength": 1}}}
         for name in ("voter_token", "anonymous_id")
     ],
+    # email is for votes without a token (a blank one is an absent one).
+    "not": {
+        "required": ["voter_token", "email"],
+        "properties": {"voter_token": {"minLength": 1}, "email": {"minLength": 1}},
+    },
 }
+# RFC 8058's one-click body (mail clients send it; it is not needed, and not read).
+ONE_CLICK_BODY: dict[str, Any] = {
+    "type": "object",
+    "properties": {"List-Unsubscribe": {"type": "string", "enum": ["One-Click"]}},
+}
+UNSUBSCRIBE_DESCRIPTION = (
+    "The link in every email (and its List-Unsubscribe header), signed with the deployment's "
+    "signing key (FEATUREBRIDGE_SIGNING_SECRET); it never expires. GET shows a page with one "
+    "button and changes nothing; POST unsubscribes the address from the app's emails "
+    "(RFC 8058 one-click: `List-Unsubscribe=One-Click` as urlencoded or multipart, or no "
+    "body). A forged token is 400 and changes nothing. POST answers JSON, or the page when "
+    "the client prefers text/html."
+)
+CONFIRM_DESCRIPTION = (
+    "The link of the confirmation email an address typed without a voter token gets (double "
+    "opt-in). GET shows a page with one button and changes nothing; POST confirms, and the "
+    "address gets the emails it asked for. A forged token is 400 and changes nothing."
+)
 WEBHOOK_PAYLOAD_JSON: dict[str, Any] = {
     "type": "object",
     "description": f"a GitHub webhook payload, at most {WEBHOOK_BODY_LIMIT} bytes",
@@ -331,6 +361,53 @@ OPERATIONS: tuple[Operation, ...] = (
         errors=(400, 401),
     ),
     Operation(
+        "get",
+        "/v1/unsubscribe",
+        "The unsubscribe page of an email's link",
+        {},
+        query=LinkParams,
+        tags=("email",),
+        description=UNSUBSCRIBE_DESCRIPTION,
+        pages=(200, 400),
+    ),
+    Operation(
+        "post",
+        "/v1/unsubscribe",
+        "Unsubscribe an email's address (RFC 8058 one-click)",
+        {200: UnsubscribedOut},
+        query=LinkParams,
+        tags=("email",),
+        description=UNSUBSCRIBE_DESCRIPTION,
+        body_schemas={
+            "application/x-www-form-urlencoded": ONE_CLICK_BODY,
+            "multipart/form-data": ONE_CLICK_BODY,
+        },
+        body_required=False,
+        pages=(200, 400),
+        errors=(400,),
+    ),
+    Operation(
+        "get",
+        "/v1/confirm",
+        "The confirmation page of a typed address",
+        {},
+        query=LinkParams,
+        tags=("email",),
+        description=CONFIRM_DESCRIPTION,
+        pages=(200, 400),
+    ),
+    Operation(
+        "post",
+        "/v1/confirm",
+        "Confirm a typed address (double opt-in)",
+        {200: ConfirmedOut},
+        query=LinkParams,
+        tags=("email",),
+        description=CONFIRM_DESCRIPTION,
+        pages=(200, 400),
+        errors=(400,),
+    ),
+    Operation(
         "post",
         "/github/webhooks",
         "Receive a GitHub webhook delivery",
@@ -444,6 +521,11 @@ def _operation(op: Operation, refs: dict[Any, Any]) -> dict[str, Any]:
             }
         },
     }
+    for status in op.pages:
+        answer = document["responses"].setdefault(
+            str(status), {"description": "a page", "content": {}}
+        )
+        answer["content"]["text/html"] = {"schema": {"type": "string"}}
     if op.description:
         document["description"] = op.description
     if op.operator:
@@ -464,7 +546,7 @@ def _operation(op: Operation, refs: dict[Any, Any]) -> dict[str, Any]:
         model_schema = refs[(op.body, "validation")] if op.body is not None else {}
         media_types = op.body_media if op.body is not None else tuple(op.body_schemas)
         document["requestBody"] = {
-            "required": True,
+            "required": op.body_required,
             "content": {
                 media: {"schema": op.body_schemas.get(media, model_schema)} for media in media_types
             },

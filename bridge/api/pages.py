@@ -266,6 +266,11 @@ def _not_found() -> Response:
     return _page("not_found.html", status=404)
 
 
+def page(template: str, *, status: int = 200, **context: object) -> Response:
+    """A server-rendered page of ``forms/templates`` with the pages' headers (strict CSP)."""
+    return _page(template, status=status, **context)
+
+
 def _page(template: str, *, status: int = 200, **context: object) -> Response:
     nonce = secrets.token_urlsafe(16)
     context.setdefault("errors", {})

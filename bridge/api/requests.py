@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from flask import Blueprint, Response, jsonify, request
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
 
     from bridge.api.models import RequestOut
+    from bridge.domain import Submission
+    from bridge.voters import Voter
 
 Params = TypeVar("Params", bound="BaseModel")
 
@@ -158,7 +161,30 @@ def submit(app: AppConfig, raw: object, key: str | None) -> tuple[Response, int]
         idempotency_key=key,
         body_fingerprint=fingerprint(submitted.model_dump(mode="json")),
         key_name="Idempotency-Key",
+        accepted=_follow(app, voter, submitted.email)
+        if submitted.notify or (voter is not None and voter.notify)
+        else None,
     )
+
+
+def _follow(app: AppConfig, voter: Voter | None, typed: str | None) -> Callable[[Submission], None]:
+    """The submitter's opt-in: email about the submission (and the issue it becomes)."""
+
+    def follow(submission: Submission) -> None:
+        from bridge.notify.email.model import submission_topic
+        from bridge.notify.email.optin import opt_in
+
+        opt_in(
+            runtime(),
+            app,
+            voter=voter,
+            typed=typed,
+            topic=submission_topic(submission.id),
+            follower=submission.voter or f"submission:{submission.id}",
+            title=submission.content.title,
+        )
+
+    return follow
 
 
 def _with_voted(app: AppConfig, items: list[RequestOut]) -> list[RequestOut]:

@@ -6,6 +6,7 @@ body; from validated content on, they take this one path.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from flask import Response, jsonify, url_for
@@ -29,11 +30,13 @@ def accept_and_answer(
     idempotency_key: str | None,
     body_fingerprint: str,
     key_name: str,
+    accepted: Callable[[Submission], None] | None = None,
 ) -> tuple[Response, int]:
     """Commit the submission, deliver it inline when it is new, answer 201 or 202.
 
     ``key_name`` names where the idempotency key came from, for the 409 of a key
-    reused with another body.
+    reused with another body; ``accepted`` is called with the committed submission
+    (new or repeated) before it is delivered.
     """
     from bridge.delivery import deliver_job
     from bridge.submissions import accept
@@ -55,6 +58,8 @@ def accept_and_answer(
             f"{key_name} was already used with a different body",
             fields={key_name: f"used for submission {error.submission_id}"},
         ) from error
+    if accepted is not None:
+        accepted(submission)
     if created and rt.tracker.health().configured:
         submission = (
             inline_delivery().attempt(

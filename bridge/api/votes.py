@@ -18,6 +18,8 @@ from bridge.ports import TALLY_INTERVAL
 from bridge.settings import AppConfig
 
 if TYPE_CHECKING:
+    from bridge.api.write_models import VoteIn
+    from bridge.notify.email.optin import OptInState
     from bridge.voters import Voter
 
 blueprint = Blueprint("votes", __name__)
@@ -27,7 +29,7 @@ VOTES = "/v1/apps/<app_id>/requests/<int:number>/votes"
 DAY_SECONDS = 86_400
 
 
-def _vote_call(app_id: str, number: int) -> tuple[AppConfig, Request, Voter]:
+def _vote_call(app_id: str, number: int) -> tuple[AppConfig, Request, Voter, VoteIn]:
     # Models and jobs load with the first vote, not at start (cold starts).
     from bridge.api.write_models import VoteIn
 
@@ -55,10 +57,10 @@ def _vote_call(app_id: str, number: int) -> tuple[AppConfig, Request, Voter]:
     found = rt.store.get_request(app.id, number)
     if found is None:
         raise ApiError("not_found", f"no request #{number} in app {app.id!r}")
-    return app, found, voter
+    return app, found, voter, body
 
 
-def _answer(request: Request, voted: bool) -> Response:
+def _answer(request: Request, voted: bool, notify: OptInState | None = None) -> Response:
     from bridge.api.write_models import VoteOut
 
     return jsonify(
@@ -67,14 +69,15 @@ def _answer(request: Request, voted: bool) -> Response:
             bridge_votes=request.bridge_votes,
             total_votes=request.total_votes,
             voted=voted,
-        ).model_dump()
+            notify=notify,
+        ).model_dump(exclude_none=True)
     )
 
 
 @blueprint.post(VOTES)
 def vote(app_id: str, number: int) -> Response:
     """Add this voter's vote; a repeat changes nothing."""
-    app, found, voter = _vote_call(app_id, number)
+    app, found, voter, body = _vote_call(app_id, number)
     if not accepts_votes(found.status):
         raise ApiError("conflict", f"request #{number} is {found.status.value}: it takes no votes")
     rt = runtime()
@@ -92,17 +95,36 @@ def vote(app_id: str, number: int) -> Response:
         raise ApiError("not_found", f"no request #{number} in app {found.app!r}")
     _tally_later(result[1])
     vote_recorded(rt, result[0], new=result[1])
-    return _answer(result[0], True)
+    notify = None
+    if body.notify or voter.notify:
+        from bridge.notify.email.model import request_topic
+        from bridge.notify.email.optin import opt_in
+
+        notify = opt_in(
+            rt,
+            app,
+            voter=voter,
+            typed=body.email,
+            topic=request_topic(number),
+            follower=voter.key,
+            title=found.title,
+            number=number,
+        )
+    return _answer(result[0], True, notify)
 
 
 @blueprint.delete(VOTES)
 def unvote(app_id: str, number: int) -> Response:
     """Take this voter's vote back; unvoting twice changes nothing."""
-    _, found, voter = _vote_call(app_id, number)
+    _, found, voter, _ = _vote_call(app_id, number)
     rt = runtime()
     result = rt.store.remove_vote(found.app, number, voter.key, now=rt.clock())
     if result is None:
         raise ApiError("not_found", f"no request #{number} in app {found.app!r}")
+    if rt.settings.notify.email.enabled:
+        from bridge.notify.email.model import request_topic
+
+        rt.store.unfollow(found.app, request_topic(number), voter.key)
     _tally_later(result[1])
     return _answer(result[0], False)
 

@@ -6,12 +6,13 @@ Imported by those views on their first call and by the OpenAPI builder.
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
     StrictFloat,
     StrictInt,
     StrictStr,
@@ -40,6 +41,12 @@ Email = Annotated[
 ]
 
 
+NOTIFY_DESCRIPTION = (
+    "email me when this request's status changes: to the voter token's email, or to `email`"
+    " once its owner confirms it (a confirmation email is sent first)"
+)
+
+
 class SubmissionIn(BaseModel):
     """A feature request as a person submits it."""
 
@@ -58,6 +65,7 @@ class SubmissionIn(BaseModel):
         default_factory=dict,
         description="flat context shown on the issue: at most 20 values, 2 KiB; no personal data",
     )
+    notify: StrictBool = Field(default=False, description=NOTIFY_DESCRIPTION)
 
     @field_validator("metadata")
     @classmethod
@@ -90,12 +98,14 @@ def _anonymous_id_schema(schema: dict[str, Any]) -> None:
 
 
 class VoteIn(BaseModel):
-    """Who votes: a voter token from the host app, or an anonymous browser id (exactly one)."""
+    """Who votes: a voter token from the host app, or an anonymous browser id (exactly one);
+    ``notify`` asks for email about the request, ``email`` (without a token) says where."""
 
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
-            "oneOf": [{"required": ["voter_token"]}, {"required": ["anonymous_id"]}]
+            "oneOf": [{"required": ["voter_token"]}, {"required": ["anonymous_id"]}],
+            "not": {"required": ["voter_token", "email"]},
         },
     )
 
@@ -107,16 +117,29 @@ class VoteIn(BaseModel):
     anonymous_id: (
         Annotated[str, StringConstraints(min_length=1, max_length=128)] | SkipJsonSchema[None]
     ) = Field(default=None, json_schema_extra=_anonymous_id_schema)
+    notify: StrictBool = Field(default=False, description=NOTIFY_DESCRIPTION)
+    email: Email | SkipJsonSchema[None] = Field(
+        default=None,
+        description="without a voter token: where to email (confirmed by its owner first);"
+        " private, never sent to GitHub",
+        json_schema_extra=_no_default,
+    )
 
     @model_validator(mode="before")
     @classmethod
     def _no_nulls(cls, data: object) -> object:
         # Absent means absent: a null is not one of the two ways to name a voter.
         if isinstance(data, dict):
-            for key in ("voter_token", "anonymous_id"):
+            for key in ("voter_token", "anonymous_id", "email"):
                 if key in data and data[key] is None:
                     raise ValueError(f"{key} must be a string when given")
         return data
+
+    @model_validator(mode="after")
+    def _email_without_token(self) -> VoteIn:
+        if self.email is not None and self.voter_token is not None:
+            raise ValueError("email is for votes without a voter token: the token names it")
+        return self
 
 
 class VoteOut(BaseModel):
@@ -126,6 +149,13 @@ class VoteOut(BaseModel):
     bridge_votes: int
     total_votes: int
     voted: bool
+    notify: Literal["subscribed", "confirming", "unavailable"] | SkipJsonSchema[None] = Field(
+        default=None,
+        description="when the vote asked for email: `subscribed` (emails will come),"
+        " `confirming` (a confirmation email went to the typed address) or `unavailable`"
+        " (email is off, no address is known, or the address unsubscribed)",
+        json_schema_extra=_no_default,
+    )
 
 
 FormAnswer = StrictStr | list[StrictStr]

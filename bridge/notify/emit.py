@@ -55,7 +55,7 @@ def _announce(runtime: Runtime, event: Event, now: datetime) -> int:
     app = runtime.settings.app(event.app)
     if notifications is None or app is None:
         return 0
-    targets = notifications.targets(app, event.type)
+    targets = notifications.targets(app, event.type) + notifications.recipients(event)
     if not targets:
         return 0
     horizon = ONCE_CLAIM if event.once_ever else STATUS_CLAIM

@@ -47,6 +47,10 @@ class TargetRefusedError(DeliveryError):
     """The target may never be reached (it resolves to a private or metadata address)."""
 
 
+class AddressRefusedError(TargetRefusedError):
+    """The mail service refused the recipient's address: never email it again."""
+
+
 class EventPublisher(Protocol):
     """A topic that takes every domain event (SNS on AWS)."""
 

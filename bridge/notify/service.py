@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from bridge.notify.config import EventType, WebhookConfig
+from bridge.notify.email.model import EMAIL_TARGET_PREFIX
 from bridge.notify.formats import json_request, slack_request
 from bridge.notify.model import (
     SNS_TARGET,
@@ -22,6 +24,10 @@ from bridge.notify.model import (
     WebhookPoster,
 )
 from bridge.settings import AppConfig, Settings
+
+if TYPE_CHECKING:
+    from bridge.notify.email.sending import EmailNotifier
+    from bridge.notify.events import Event
 
 
 class Notifications:
@@ -34,10 +40,12 @@ class Notifications:
         poster: WebhookPoster,
         publisher: EventPublisher | None = None,
         secret: Callable[[str], str | None] | None = None,
+        email: EmailNotifier | None = None,
     ) -> None:
         self._settings = settings
         self.poster = poster
         self.publisher = publisher
+        self.email = email
         self._secret = secret or settings.secrets.get
 
     def targets(self, app: AppConfig, event: EventType) -> list[tuple[str, str]]:
@@ -47,8 +55,17 @@ class Notifications:
             found.append((SNS_TARGET, SNS_TARGET))
         return found
 
+    def recipients(self, event: Event) -> list[tuple[str, str]]:
+        """``(target, destination)`` of each person the event is emailed to (email on)."""
+        return self.email.targets(event) if self.email is not None else []
+
     def send(self, delivery: NotificationDelivery, *, now: datetime) -> None:
         """Deliver once; raises DeliveryError (TargetRefusedError: never try again)."""
+        if delivery.target.startswith(EMAIL_TARGET_PREFIX):
+            if self.email is None:
+                raise TargetRefusedError("email is no longer configured")
+            self.email.send(delivery, now=now)
+            return
         if delivery.target == SNS_TARGET:
             if self.publisher is None:
                 raise TargetRefusedError("the SNS topic is no longer configured")
@@ -73,10 +90,13 @@ class Notifications:
         raise TargetRefusedError("the webhook is no longer configured")
 
 
-def default_notifications(settings: Settings) -> Notifications | None:
-    """Webhooks for the apps that list some, SNS when a topic ARN is set; None when neither."""
+def default_notifications(
+    settings: Settings, *, email: EmailNotifier | None = None
+) -> Notifications | None:
+    """Webhooks for the apps that list some, SNS when a topic ARN is set, ``email`` when
+    given; None when none of them."""
     topic = settings.events_topic_arn
-    if topic is None and not any(app.notify.webhooks for app in settings.apps):
+    if topic is None and email is None and not any(app.notify.webhooks for app in settings.apps):
         return None
     from bridge.notify.webhooks import SafeWebhookPoster
 
@@ -86,4 +106,4 @@ def default_notifications(settings: Settings) -> Notifications | None:
 
         publisher = SNSPublisher(topic)
     poster = SafeWebhookPoster(allow_private=settings.server.allow_private_webhook_targets)
-    return Notifications(settings, poster=poster, publisher=publisher)
+    return Notifications(settings, poster=poster, publisher=publisher, email=email)

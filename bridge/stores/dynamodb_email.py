@@ -135,10 +135,10 @@ class EmailMixin:
                 returns="ALL_NEW",
             )
             return _subscriber(item)
-        item = self._table.get(_subscriber_key(subscriber_id))
-        if item is None:
+        stored = self._table.get(_subscriber_key(subscriber_id))
+        if stored is None:
             raise StoreError("a subscriber's address names no subscriber")
-        return _subscriber(item)
+        return _subscriber(stored)
 
     def get_subscriber(self, subscriber_id: str) -> Subscriber | None:
         """The subscriber with this id."""

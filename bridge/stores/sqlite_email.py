@@ -67,15 +67,19 @@ class EmailMixin(SQLiteBase):
 
     def confirm_subscriber(self, subscriber_id: str) -> Subscriber | None:
         """Mark the address confirmed by its owner (an unsubscribed one stays unsubscribed)."""
-        return self._set_subscriber(subscriber_id, "confirmed = 1")
+        return self._set_subscriber(
+            subscriber_id, "UPDATE email_subscribers SET confirmed = 1 WHERE id = ?"
+        )
 
     def unsubscribe(self, subscriber_id: str) -> Subscriber | None:
         """Stop every email to this subscriber."""
-        return self._set_subscriber(subscriber_id, "unsubscribed = 1")
+        return self._set_subscriber(
+            subscriber_id, "UPDATE email_subscribers SET unsubscribed = 1 WHERE id = ?"
+        )
 
-    def _set_subscriber(self, subscriber_id: str, assignment: str) -> Subscriber | None:
+    def _set_subscriber(self, subscriber_id: str, update: str) -> Subscriber | None:
         with self._write() as db:
-            db.execute(f"UPDATE email_subscribers SET {assignment} WHERE id = ?", (subscriber_id,))
+            db.execute(update, (subscriber_id,))
             row = db.execute(
                 "SELECT * FROM email_subscribers WHERE id = ?", (subscriber_id,)
             ).fetchone()
@@ -94,15 +98,15 @@ class EmailMixin(SQLiteBase):
         if not topics:
             return []
         marks = ", ".join("?" for _ in topics)
-        rows = self._read(
-            "SELECT DISTINCT s.* FROM email_follows f"
+        sql = (
+            "SELECT DISTINCT s.* FROM email_follows f"  # noqa: S608 -- placeholders only
             " JOIN email_subscribers s ON s.id = f.subscriber"
             f" WHERE f.app = ? AND f.topic IN ({marks})"
             " AND s.confirmed = 1 AND s.unsubscribed = 0"
             " AND s.address_key NOT IN (SELECT address_key FROM email_suppressions)"
-            " ORDER BY s.id",
-            (app, *topics),
+            " ORDER BY s.id"
         )
+        rows = self._read(sql, (app, *topics))
         return [_subscriber(row) for row in rows]
 
     def suppress_address(self, address: str, *, reason: str, now: datetime) -> None:

@@ -12,6 +12,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 # Email deliveries' targets: ``email:<subscriber id>`` (never the address).
 EMAIL_TARGET_PREFIX = "email:"
@@ -66,3 +67,12 @@ def subscriber_of_target(target: str) -> str | None:
     if not target.startswith(EMAIL_TARGET_PREFIX):
         return None
     return target[len(EMAIL_TARGET_PREFIX) :]
+
+
+class MailSender(Protocol):
+    """Sends one raw MIME message (Amazon SES v2 in production)."""
+
+    def send(self, *, to: str, raw: bytes) -> str:
+        """Send; returns the message id. Raises DeliveryError (AddressRefusedError when
+        this address must never be tried again)."""
+        ...
