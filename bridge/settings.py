@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from bridge.domain import DEFAULT_BOARD_STATUS_OPTIONS, Status
 from bridge.notify.config import AppNotifyConfig
-from bridge.notify.email.config import NotifySettings
+from bridge.notify.email.config import EmailSettings, NotifySettings
 from bridge.secrets import SecretResolver
 
 DEFAULT_CONFIG_PATH = "featurebridge.toml"
@@ -331,9 +331,24 @@ class Settings(BaseModel):
 
 
 def _notify(notify: NotifySettings, env: Mapping[str, str]) -> NotifySettings:
-    """``[notify]`` with the email region from ``AWS_REGION`` when the file names none."""
-    region = notify.email.region or env.get("AWS_REGION") or None
-    return notify.model_copy(update={"email": notify.email.model_copy(update={"region": region})})
+    """``[notify]`` with the environment's say: the Lambda stack sets the sender and its
+    configuration set (``FEATUREBRIDGE_EMAIL_SENDER``, ``_CONFIGURATION_SET``), and the
+    region falls back on ``AWS_REGION``."""
+    email = notify.email
+    values = {
+        "sender": env.get("FEATUREBRIDGE_EMAIL_SENDER") or email.sender,
+        "configuration_set": env.get("FEATUREBRIDGE_EMAIL_CONFIGURATION_SET")
+        or email.configuration_set,
+        "region": email.region or env.get("AWS_REGION") or None,
+    }
+    try:
+        return NotifySettings(email=EmailSettings.model_validate(values))
+    except ValidationError as error:
+        problems = "; ".join(f"{p['loc'][0]}: {p['msg']}" for p in error.errors())
+        raise ConfigError(
+            f"[notify.email] with FEATUREBRIDGE_EMAIL_SENDER or"
+            f" FEATUREBRIDGE_EMAIL_CONFIGURATION_SET: {problems}"
+        ) from error
 
 
 def _dimensions(env: Mapping[str, str]) -> int | None:
