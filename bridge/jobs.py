@@ -24,6 +24,7 @@ from bridge.delivery import DELIVER_SUBMISSION, deliver
 from bridge.duplicates import MERGE_DUPLICATE, merge_duplicate
 from bridge.embeddings.queueing import EMBED_REQUEST
 from bridge.logs import context
+from bridge.notify.email.feedback import EMAIL_FEEDBACK
 from bridge.notify.emit import DELIVER_NOTIFICATION
 from bridge.notify.outbox import deliver_notification, sweep_notifications
 from bridge.ports import Job, TallyDue, TrackerError
@@ -80,6 +81,12 @@ def _embed(runtime: Runtime, payload: dict[str, Any]) -> None:
     )
 
 
+def _email_feedback(runtime: Runtime, payload: dict[str, Any]) -> None:
+    from bridge.notify.email.feedback import record_feedback
+
+    record_feedback(runtime, payload)
+
+
 def _post_analysis(runtime: Runtime, payload: dict[str, Any]) -> None:
     from bridge.analysis.job import post_analysis
 
@@ -100,6 +107,7 @@ HANDLERS: dict[str, Callable[[Runtime, dict[str, Any]], None]] = {
     EMBED_REQUEST: _embed,
     DROP_EXPIRED_PERSONAL_DATA: drop_expired_personal_data,
     DELIVER_NOTIFICATION: deliver_notification,
+    EMAIL_FEEDBACK: _email_feedback,
 }
 
 

@@ -3,6 +3,8 @@
 Each message is one job (``bridge.queues_sqs.encode_job``) run by
 ``bridge.jobs.run_job``, the same function the ``serve`` worker thread runs:
 delivery jobs now; tally writes, analysis and notifications as they arrive.
+SES's bounce and complaint feedback reaches the same queue from its SNS topic
+(raw delivery) and runs as an ``email_feedback`` job.
 
 A job that raises, a message that is not a job, or one left over when the
 invocation is about to time out is reported in ``batchItemFailures``, so SQS
@@ -29,6 +31,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, list[dict[str, str
     """Run each SQS record's job; return the message ids of those that failed."""
     from bridge.jobs import run_job
     from bridge.logs import context as log_context
+    from bridge.notify.email.feedback import feedback_job
     from bridge.queues_sqs import decode_job
 
     rt = runtime()
@@ -45,7 +48,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, list[dict[str, str
             with log_context(
                 lambda_request_id=getattr(context, "aws_request_id", None), message_id=message_id
             ):
-                job = decode_job(str(record.get("body", "")))
+                body = str(record.get("body", ""))
+                job = feedback_job(body) or decode_job(body)
                 run_job(rt, job)
         except Exception:
             # The message comes back after its visibility timeout, and goes to

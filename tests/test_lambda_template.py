@@ -321,7 +321,9 @@ def test_the_worker_may_invoke_exactly_the_configured_model(
 def test_the_events_topic_is_encrypted_and_only_the_worker_publishes(
     template: dict[str, Any],
 ) -> None:
-    (topic_name,) = resources_of(template, "AWS::SNS::Topic")
+    topics = resources_of(template, "AWS::SNS::Topic")
+    assert set(topics) == {"EventsTopic", "EmailFeedbackTopic"}
+    topic_name = "EventsTopic"
     topic = template["Resources"][topic_name]
     assert topic["Properties"]["KmsMasterKeyId"] == "alias/aws/sns"
     variables = template["Globals"]["Function"]["Environment"]["Variables"]
@@ -333,7 +335,7 @@ def test_the_events_topic_is_encrypted_and_only_the_worker_publishes(
         if {"Ref": "EventsPublishPolicy"} in function["Properties"]["Policies"]
     ]
     assert publishers == ["WorkerFunction"]
-    (policy,) = resources_of(template, "AWS::SNS::TopicPolicy").values()
+    policy = template["Resources"]["EventsTopicPolicy"]
     deny = policy["Properties"]["PolicyDocument"]["Statement"][0]
     assert deny["Effect"] == "Deny"
     assert deny["Condition"]["ArnNotEquals"]["aws:PrincipalArn"] == {
@@ -408,3 +410,49 @@ def test_embeddings_get_a_vector_index_and_exactly_the_grants_they_use(
         ],
         "EmbeddingWritePolicy": [("s3vectors:PutVectors", INDEX_ARN)],
     }
+
+
+def test_email_sends_through_the_stacks_configuration_set_and_feedback_reaches_the_worker(
+    template: dict[str, Any],
+) -> None:
+    resources = template["Resources"]
+    email = [name for name, r in resources.items() if r.get("Condition") == "HasEmail"]
+    assert set(email) == {
+        "EmailConfigurationSet",
+        "EmailFeedbackDestination",
+        "EmailFeedbackKey",
+        "EmailFeedbackTopic",
+        "EmailFeedbackTopicPolicy",
+        "EmailFeedbackSubscription",
+        "JobQueueFeedbackPolicy",
+        "EmailSendPolicy",
+    }
+    assert template["Parameters"]["EmailSender"]["Default"] == ""
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["FEATUREBRIDGE_EMAIL_SENDER"] == {"Ref": "EmailSender"}
+    assert variables["FEATUREBRIDGE_EMAIL_CONFIGURATION_SET"] == {
+        "Fn::If": ["HasEmail", {"Ref": "EmailConfigurationSet"}, ""]
+    }
+    destination = resources["EmailFeedbackDestination"]["Properties"]["EventDestination"]
+    assert sorted(destination["MatchingEventTypes"]) == ["bounce", "complaint"]
+    assert destination["SnsDestination"]["TopicARN"] == {"Ref": "EmailFeedbackTopic"}
+    topic = resources["EmailFeedbackTopic"]["Properties"]
+    assert topic["KmsMasterKeyId"] == {"Ref": "EmailFeedbackKey"}
+    assert resources["EmailFeedbackKey"]["Properties"]["EnableKeyRotation"] is True
+    subscription = resources["EmailFeedbackSubscription"]["Properties"]
+    # Raw: the queue's message is SES's event, which the worker tells from its jobs.
+    assert subscription == {
+        "TopicArn": {"Ref": "EmailFeedbackTopic"},
+        "Protocol": "sqs",
+        "Endpoint": {"Fn::GetAtt": ["JobQueue", "Arn"]},
+        "RawMessageDelivery": True,
+    }
+    senders = [
+        name
+        for name, function in resources_of(template, "AWS::Serverless::Function").items()
+        if {"Fn::If": ["HasEmail", {"Ref": "EmailSendPolicy"}, {"Ref": "AWS::NoValue"}]}
+        in function["Properties"]["Policies"]
+    ]
+    assert senders == ["WorkerFunction"]
+    (grant,) = resources["EmailSendPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert grant["Action"] == "ses:SendEmail"
