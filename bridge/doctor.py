@@ -92,7 +92,18 @@ def check(settings: Settings) -> list[Finding]:
                 )
     findings.extend(shared_secret_findings(settings))
     findings.append(signing_finding(settings))
+    findings.extend(email_findings(settings))
     return findings
+
+
+def email_findings(settings: Settings, client: object | None = None) -> list[Finding]:
+    """Email off (fine), or the sender's SES identity verified and the account out of the
+    sandbox."""
+    from bridge.notify.email.checks import email_checks
+
+    return [
+        Finding(ok, "email", detail) for ok, detail in email_checks(settings.notify.email, client)
+    ]
 
 
 def signing_finding(settings: Settings) -> Finding:
