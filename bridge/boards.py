@@ -80,6 +80,12 @@ def add_to_board(runtime: Runtime, payload: Mapping[str, Any]) -> None:
     if app is None or project is None:
         return
     number = int(payload["number"])
+    wait = runtime.pacer.reserve(runtime.tracker.pacing_key(app.repo))
+    if wait > 0:
+        # GitHub's content budget is spent: the card waits for its slot.
+        job = add_to_board_job(app.id, number, str(payload.get("node_id") or ""))
+        runtime.queue.enqueue(job, delay_seconds=wait)
+        return
     request = runtime.store.get_request(app.id, number)
     runtime.tracker.add_to_board(
         project,

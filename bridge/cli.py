@@ -65,6 +65,18 @@ def _parser() -> argparse.ArgumentParser:
     forget = commands.add_parser("forget", help="erase one person's personal data from the index")
     forget.add_argument("--email", required=True, metavar="ADDRESS", help="the person's address")
     forget.add_argument("--dry-run", action="store_true", help="count what would change only")
+    moderate = commands.add_parser("moderate", help="the review queue: list, approve, reject")
+    moderate.add_argument("action", choices=("list", "approve", "reject"))
+    moderate.add_argument("ids", nargs="*", metavar="ID", help="submission ids (approve, reject)")
+    moderate.add_argument("--app", required=True, help="the app id")
+    moderate.add_argument(
+        "--all-matching",
+        metavar="TEXT",
+        help="every held submission whose title or description contains TEXT",
+    )
+    moderate.add_argument("--state", choices=("held", "rejected"), default="held", help="list")
+    moderate.add_argument("--reason", help="recorded with each decision")
+    moderate.add_argument("--dry-run", action="store_true", help="show what would be decided")
     notifications = commands.add_parser(
         "notifications", help="list recent webhook and SNS deliveries and their failures"
     )
@@ -141,6 +153,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bridge.commands import run_forget
 
         return run_forget(settings, email=args.email, dry_run=args.dry_run, out=sys.stdout)
+    if args.command == "moderate":
+        from bridge.moderation.commands import run_moderate
+
+        return run_moderate(
+            settings,
+            action=args.action,
+            app_id=args.app,
+            ids=args.ids,
+            all_matching=args.all_matching,
+            state=args.state,
+            reason=args.reason,
+            dry_run=args.dry_run,
+            out=sys.stdout,
+        )
     if args.command == "notifications":
         from bridge.notify.report import run_notifications
 

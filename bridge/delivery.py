@@ -48,8 +48,8 @@ def deliver(runtime: Runtime, submission_id: str) -> Submission | None:
 def _deliver(runtime: Runtime, submission_id: str) -> Submission | None:
     store = runtime.store
     pending = store.get_submission(submission_id)
-    if pending is None or pending.number is not None:
-        return pending
+    if pending is None or pending.number is not None or not pending.may_be_sent:
+        return pending  # delivered, or held back: a held one never spends GitHub's budget
     if pending.next_attempt_at is not None and pending.next_attempt_at > runtime.clock():
         return pending  # backing off: the sweep will come back when it is due
     app = runtime.settings.app(pending.app)

@@ -42,10 +42,36 @@ class Source(enum.StrEnum):
 
 
 class Delivery(enum.StrEnum):
-    """Where a submission stands on its way to GitHub."""
+    """Where a submission stands on its way to GitHub, as its submitter is told."""
 
     QUEUED = "queued"
     DELIVERED = "delivered"
+    # Waiting for an operator's review (SPEC §10); a rejected one is still told "held".
+    HELD = "held"
+
+
+class Hold(enum.StrEnum):
+    """Why an undelivered submission is not being sent."""
+
+    HELD = "held"  # waits for review
+    REJECTED = "rejected"  # reviewed: never sent, kept
+
+
+class ReviewAction(enum.StrEnum):
+    """What an operator decided about a held submission."""
+
+    APPROVE = "approve"
+    REJECT = "reject"
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """One recorded operator decision: what, when, through which route, and why."""
+
+    action: ReviewAction
+    at: datetime
+    by: str  # "api" or "cli"
+    reason: str | None = None
 
 
 class SortOrder(enum.StrEnum):
@@ -219,3 +245,20 @@ class Submission:
     # An earlier attempt ended without knowing whether GitHub made the issue
     # (timeout, dropped answer, crash): look for its marker before creating.
     outcome_unknown: bool = False
+    # Set while the submission must not be sent (moderation); None: on its way.
+    hold: Hold | None = None
+    # The spam signals it tripped (bridge.moderation.signals) and every review decision.
+    signals: tuple[str, ...] = ()
+    decisions: tuple[Decision, ...] = ()
+
+    @property
+    def may_be_sent(self) -> bool:
+        """Undelivered and not held back: delivery may try it."""
+        return self.delivery is Delivery.QUEUED and self.hold is None
+
+    @property
+    def standing(self) -> Delivery:
+        """What the submitter is told: delivered, held (also when rejected) or queued."""
+        if self.delivery is Delivery.DELIVERED:
+            return Delivery.DELIVERED
+        return Delivery.QUEUED if self.hold is None else Delivery.HELD

@@ -6,12 +6,12 @@ Each port is a Protocol; production adapters live in ``bridge/stores``,
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
-from bridge.domain import AnalysisRecord, Request, SortOrder, Status, Submission, Vote
+from bridge.domain import AnalysisRecord, Hold, Request, SortOrder, Status, Submission, Vote
 
 if TYPE_CHECKING:
     from bridge.analysis.model import Analysis, AnalysisInput
@@ -165,6 +165,18 @@ class OutboxStats:
     oldest_created_at: datetime | None
 
 
+@dataclass(frozen=True, slots=True)
+class SubmissionPage:
+    """A page of submissions and the opaque position after it (None: no more)."""
+
+    items: Sequence[Submission]
+    next_cursor: str | None
+
+
+# Given the submission as stored, the changed one to store, or None to change nothing.
+HoldChange = Callable[[Submission], Submission | None]
+
+
 class IndexStore(Protocol):
     """The index: requests, the submission outbox, idempotency keys, counters.
 
@@ -223,7 +235,24 @@ class IndexStore(Protocol):
         """Record the issue and add the request to the index, in one transaction."""
 
     def outbox_stats(self) -> OutboxStats:
-        """Undelivered submissions: how many and since when."""
+        """Sendable undelivered submissions (not held back): how many and since when."""
+
+    def queue_is_full(self, app: str, cap: int) -> bool:
+        """Whether ``app`` has at least ``cap`` sendable submissions waiting for GitHub."""
+
+    def change_hold(self, submission_id: str, change: HoldChange) -> Submission | None:
+        """Apply ``change`` to an undelivered submission's hold, signals and decisions.
+
+        Compare-and-set: ``change`` sees the stored submission, and its answer is
+        stored only if nobody changed the submission meanwhile (else it is asked
+        again). A hold lifted makes the submission due now. Returns the
+        submission as stored afterwards; None when there is no such submission.
+        """
+
+    def held_submissions(
+        self, app: str, hold: Hold, *, limit: int, cursor: str | None
+    ) -> SubmissionPage:
+        """An app's submissions held back for ``hold``, oldest first, a page at a time."""
 
     def upsert_request(self, request: Request) -> None:
         """Insert or replace a request of the index."""

@@ -10,9 +10,17 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from bridge.domain import DEFAULT_BOARD_STATUS_OPTIONS, Status
 from bridge.notify.config import AppNotifyConfig
@@ -68,6 +76,9 @@ class ServerSettings(_Strict):
     delivery_lease_seconds: Annotated[int, Field(ge=2, le=3600)] = 120
     # Outgoing webhooks may reach loopback and private addresses (tests, intranets).
     allow_private_webhook_targets: bool = False
+    # Sendable submissions waiting for GitHub per app; beyond it submissions get 429, so a
+    # flood cannot starve the tallies and boards of real requests (held ones do not count).
+    max_queued_per_app: Annotated[int, Field(ge=1)] = 1000
     rate_limits: RateLimits = RateLimits()
 
     @field_validator("public_url")
@@ -138,6 +149,35 @@ class AppAnalysisConfig(_Strict):
     allowed_labels: list[Annotated[str, Field(min_length=1, max_length=50)]] = []
 
 
+Domain = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True,
+        to_lower=True,
+        min_length=1,
+        max_length=253,
+        pattern=r"^[A-Za-z0-9.-]+$",
+    ),
+]
+
+
+class SpamConfig(_Strict):
+    """``[apps.spam]``: the spam signals that hold a submission for review (SPEC §10)."""
+
+    # A field people never see; bots fill it. Widget and hosted form only.
+    honeypot: bool = True
+    # A signed render time (GET /v1/apps/{app}/form-token): faster than this is a bot;
+    # 0 turns the render-time signals off. Widget and hosted form only.
+    min_seconds_to_submit: Annotated[int, Field(ge=0, le=3600)] = 3
+    # More links than this in the title and description.
+    max_links: Annotated[int, Field(ge=0, le=1000)] = 3
+    # The same title and description again from one client within this many hours; 0: off.
+    repeat_within_hours: Annotated[int, Field(ge=0, le=720)] = 24
+    # Whole words (any case) and link domains (and their subdomains) that hold a submission.
+    blocked_words: list[Annotated[str, StringConstraints(min_length=1, max_length=100)]] = []
+    blocked_domains: list[Domain] = []
+
+
 class AppConfig(_Strict):
     """One product whose requests become issues in ``repo``."""
 
@@ -153,6 +193,9 @@ class AppConfig(_Strict):
     anonymous_votes: bool = False
     # Submissions from the widget, the form and the API need a voter token (signed-in users).
     require_voter_token: bool = False
+    # Which submissions wait for an operator's review: none, those with a spam signal, all.
+    moderation: Literal["none", "signals", "all"] = "signals"
+    spam: SpamConfig = SpamConfig()
     show_submitter_name: bool = False
     status_labels: dict[str, Status] = {}
     tier_weights: dict[str, Annotated[int, Field(ge=1, le=100)]] = {}

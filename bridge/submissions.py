@@ -8,7 +8,7 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from bridge.domain import Source, Submission, SubmissionContent
+from bridge.domain import Hold, Source, Submission, SubmissionContent
 from bridge.ports import IdempotencyClaim
 from bridge.runtime import Runtime
 from bridge.settings import AppConfig
@@ -37,11 +37,14 @@ def accept(
     voter: Voter | None = None,
     idempotency_key: str | None,
     body_fingerprint: str,
+    hold: Hold | None = None,
+    signals: tuple[str, ...] = (),
 ) -> tuple[Submission, bool]:
     """Commit a submission to the index; return it and whether it is new.
 
     A live Idempotency-Key returns the submission it made (or raises
     IdempotencyConflictError for another body); nothing is sent to GitHub here.
+    A ``hold`` keeps it from being sent (moderation); ``signals`` say why.
     """
     now = runtime.clock()
     submission_id = new_submission_id()
@@ -54,6 +57,8 @@ def accept(
         # A submitter with a voter token votes as that user; otherwise as the submission.
         voter=voter.key if voter else f"submission:{submission_id}",
         voter_weight=voter.weight if voter else 1,
+        hold=hold,
+        signals=signals,
     )
     claim = None
     if idempotency_key is not None:

@@ -45,13 +45,13 @@ class Host:
         self.origin = f"http://127.0.0.1:{self.port}"
         self.pages: dict[str, str] = {}
 
-    def page(self, path: str, *, head: str = "", **attributes: str) -> str:
+    def page(self, path: str, *, head: str = "", app: str = "mobile", **attributes: str) -> str:
         """A host page at ``path`` with the widget's script tag (``data_x`` attributes as given)."""
         attrs = " ".join(f"{name}='{value}'" for name, value in attributes.items())
         self.pages[path] = (
             f"<!doctype html><html lang=en><head><title>Host app</title>{head}</head><body>"
             "<main><h1>Acme Mobile</h1><div id=feedback></div></main>"
-            f'<script src="{self.service}/widget.js" data-app="mobile" {attrs} async></script>'
+            f'<script src="{self.service}/widget.js" data-app="{app}" {attrs} async></script>'
             "</body></html>"
         )
         return self.origin + path

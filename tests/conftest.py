@@ -45,6 +45,8 @@ repo = "acme/mobile"
 labels = ["feature-request", "app:mobile"]
 allowed_origins = ["https://app.acme.example"]
 public = true
+# The shared apps test everything but moderation (tests/test_moderation_*.py test that).
+moderation = "none"
 voter_secret_env = "MOBILE_VOTER_SECRET"
 form_secret_env = "MOBILE_FORM_SECRET"
 
@@ -57,6 +59,7 @@ name = "Acme Internal"
 repo = "acme/internal"
 labels = ["feature-request", "app:internal"]
 public = false
+moderation = "none"
 """
 
 

@@ -8,6 +8,7 @@ answers are read as the list of their rows.
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import time
 import urllib.parse
@@ -32,6 +33,9 @@ FORM_TITLE_QUESTION = "Idea"
 TYPEFORM_TITLE_REF = "idea"
 
 
+_HELD = {"approve": "FUZZ_APPROVE_ID", "reject": "FUZZ_REJECT_ID"}
+
+
 def wire_bytes(case: Any) -> bytes:
     """The body as the requests transport puts it on the wire (json= or data=)."""
     if case.media_type == "application/x-www-form-urlencoded":
@@ -53,6 +57,10 @@ def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
         subscriber_id = secrets.token_hex(16)
         token = tokens.sign(SIGNING_SECRET.encode(), EMAIL_LINKS[path], subscriber_id)
         case.query = {**(case.query or {}), "token": token}
+    if path.startswith("/v1/apps/{app}/moderation/{id}/") and _positive(case):
+        # The submissions the test held for review: one to approve, one to reject.
+        action = path.rsplit("/", 1)[1]
+        case.path_parameters = {**case.path_parameters, "id": os.environ[_HELD[action]]}
     if not _positive(case) or not isinstance(case.body, dict):
         return
     if path == "/v1/apps/{app}/google-forms" and isinstance(case.body.get("answers"), dict):

@@ -361,3 +361,16 @@ def test_doctor_checks_model_access_with_one_cheap_call(parts: Parts) -> None:
     assert not refused.ok
     assert "AccessDeniedException" in refused.detail
     assert analysis_finding(parts.runtime.settings, None).ok
+
+
+def test_the_comment_waits_for_githubs_content_budget(parts: Parts) -> None:
+    runtime, key = parts.runtime, parts.tracker.pacing_key("acme/mobile")
+    while runtime.pacer.reserve(key) == 0:
+        pass  # new issues and tallies spent this minute's budget
+    expect_converse(parts.stubber, tool_answer(GOOD_INPUT), MODEL)
+    assert analyse_request(runtime, "mobile", 2) == "analysed"
+    assert parts.comments() == []
+    queue = runtime.queue
+    assert isinstance(queue, RecordingQueue)
+    assert [job.kind for job in queue.jobs] == [POST_ANALYSIS]
+    assert queue.delays[0] > 0

@@ -96,7 +96,9 @@ def test_openapi_is_valid_3_1_and_describes_the_routes(client: FlaskClient, app:
     assert {"app", "status", "sort", "q", "limit", "cursor"} <= listed
     # Every documented route exists in the Flask app.
     rules = {
-        rule.rule.replace("<app_id>", "{app}").replace("<int:number>", "{number}")
+        rule.rule.replace("<app_id>", "{app}")
+        .replace("<int:number>", "{number}")
+        .replace("<submission_id>", "{id}")
         for rule in app.url_map.iter_rules()
     }
     assert set(document["paths"]) <= rules
@@ -178,7 +180,12 @@ def test_openapi_documents_every_route_but_the_widget_and_pages(
 ) -> None:
     document = client.get("/openapi.json").get_json()
     routes = {
-        (rule.rule.replace("<app_id>", "{app}").replace("<int:number>", "{number}"), method)
+        (
+            rule.rule.replace("<app_id>", "{app}")
+            .replace("<int:number>", "{number}")
+            .replace("<submission_id>", "{id}"),
+            method,
+        )
         for rule in app.url_map.iter_rules()
         for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}
         if rule.rule not in ("/widget.js", "/widget/<lang>.json", "/openapi.json")

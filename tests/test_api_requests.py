@@ -276,6 +276,7 @@ def test_submissions_are_rate_limited_per_client(make_settings, tmp_path, tracke
         name = "M"
         repo = "acme/mobile"
         labels = ["fr"]
+        moderation = "none"  # the same text again is a repeat; this tests the rate limit
         """
     )
     runtime = build_runtime(settings, tracker=tracker, queue=RecordingQueue(), clock=clock)

@@ -44,6 +44,8 @@ labels = ["feature-request", "app:mobile"]
 allowed_origins = ["{host}"]
 public = true
 anonymous_votes = true
+# Moderation is tested on an app of its own (test_pages_browser.py); this one tests the rest.
+moderation = "none"
 """
 SEEDED = (
     indexed(1, "Dark mode", Status.OPEN, 5),

@@ -197,6 +197,26 @@ def test_new_issue_goes_on_the_board_in_a_job_after_delivery(
     assert [i.content.number for i in board.items] == [1, number]  # type: ignore[union-attr]
 
 
+def test_a_new_card_waits_for_githubs_content_budget(
+    client: FlaskClient, runtime: Runtime, github_double: GitHubDouble, board: Project
+) -> None:
+    submit(client, "Warm the token up")
+    run_queued(runtime)
+    number = submit(client, "Dark mode")
+    [job] = queued(runtime, ADD_TO_BOARD)
+    runtime.queue.jobs.clear()  # type: ignore[attr-defined]
+    runtime.queue.delays.clear()  # type: ignore[attr-defined]
+    key = runtime.tracker.pacing_key(REPO)
+    while runtime.pacer.reserve(key) == 0:
+        pass  # new issues and tallies spent this minute's budget
+    before = len(github_double.calls)
+    run_job(runtime, job)
+    assert len(github_double.calls) == before  # nothing sent
+    assert github_double.project_item(board, REPO, number) is None
+    assert queued(runtime) == [job]  # the same card, again once its slot opens
+    assert runtime.queue.delays[0] > 0  # type: ignore[attr-defined]
+
+
 def test_app_without_a_board_spends_one_request_and_queues_nothing(
     client: FlaskClient, runtime: Runtime, github_double: GitHubDouble
 ) -> None:

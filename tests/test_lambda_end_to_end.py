@@ -35,6 +35,7 @@ repo = "acme/mobile"
 labels = ["feature-request", "app:mobile"]
 allowed_origins = ["https://app.acme.example"]
 public = true
+moderation = "none"  # the event is a widget's post without a render token
 """
 
 

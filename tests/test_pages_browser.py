@@ -57,6 +57,8 @@ allowed_origins = ["{host}"]
 public = true
 anonymous_votes = true
 voter_secret_env = "MOBILE_VOTER_SECRET"
+# Moderation has an app of its own below; these test the rest.
+moderation = "none"
 
 [[apps]]
 id = "desktop"
@@ -64,6 +66,19 @@ name = "Acme Desktop"
 repo = "acme/desktop"
 labels = ["feature-request", "app:desktop"]
 public = true
+moderation = "none"
+
+[[apps]]
+id = "guarded"
+name = "Guarded"
+repo = "acme/guarded"
+labels = ["feature-request", "app:guarded"]
+allowed_origins = ["{host}"]
+public = true
+
+[apps.spam]
+min_seconds_to_submit = 1
+blocked_words = ["casino"]
 """
 
 
@@ -154,6 +169,27 @@ def test_the_widget_submits_and_says_it_is_queued(service: tuple[str, Host], pag
     page.get_by_role("button", name="Send").click()
     expect(page.locator("#feedback form .fbw-message")).to_have_text("Thanks — it's queued")
     expect(page.get_by_label("Title")).to_have_value("")
+    assert page.problems == []
+
+
+def test_the_widget_at_a_persons_pace_is_not_held(service: tuple[str, Host], page: Any) -> None:
+    _, host = service
+    page.goto(host.page("/guarded", app="guarded", **{"data-target": "#feedback"}))
+    page.get_by_label("Title").fill("Keyboard shortcuts")
+    page.wait_for_timeout(1200)  # longer than the app's min_seconds_to_submit
+    page.get_by_role("button", name="Send").click()
+    expect(page.locator("#feedback form .fbw-message")).to_have_text("Thanks — it's queued")
+    assert page.problems == []
+
+
+def test_the_widget_says_a_held_request_awaits_review(service: tuple[str, Host], page: Any) -> None:
+    _, host = service
+    page.goto(host.page("/guarded", app="guarded", **{"data-target": "#feedback"}))
+    page.get_by_label("Title").fill("Casino bonus codes")
+    page.get_by_role("button", name="Send").click()
+    expect(page.locator("#feedback form .fbw-message")).to_have_text(
+        "Thanks — your request awaits review before it is published."
+    )
     assert page.problems == []
 
 
@@ -279,6 +315,45 @@ def test_without_javascript_the_honeypot_is_out_of_reach(
     page.get_by_label("Email (optional, kept private)").focus()
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.textContent") == "Send"
+    assert page.problems == []
+
+
+def test_the_hosted_form_says_a_held_request_awaits_review(
+    service: tuple[str, Host], page: Any
+) -> None:
+    base, _ = service
+    page.goto(f"{base}/apps/guarded/form")
+    page.get_by_label("Title").fill("Cheap casino chips")
+    page.get_by_role("button", name="Send").click()
+    expect(page.locator("form .fbw-message")).to_have_text(
+        "Thanks — your request awaits review before it is published."
+    )
+    assert page.problems == []
+
+
+def test_without_javascript_the_form_says_a_held_request_awaits_review(
+    service: tuple[str, Host], no_script: Any
+) -> None:
+    base, _ = service
+    page = no_script
+    page.goto(f"{base}/apps/guarded/form")
+    page.get_by_label("Title").fill("Casino nights")
+    page.get_by_role("button", name="Send").click()
+    expect(page.locator(".fb-outcome")).to_have_text(
+        "Thanks — your request awaits review before it is published."
+    )
+    assert page.problems == []
+
+
+def test_the_hosted_form_at_a_persons_pace_is_not_held(
+    service: tuple[str, Host], page: Any
+) -> None:
+    base, _ = service
+    page.goto(f"{base}/apps/guarded/form")
+    page.get_by_label("Title").fill("Printable invoices")
+    page.wait_for_timeout(1200)  # the page's own render time, older than min_seconds_to_submit
+    page.get_by_role("button", name="Send").click()
+    expect(page.locator("form .fbw-message")).to_have_text("Thanks — it's queued")
     assert page.problems == []
 
 

@@ -138,6 +138,18 @@ def test_schemathesis_finds_nothing_and_reaches_every_operation(
             assert wait_for(
                 lambda: len(http("GET", f"{base}/v1/apps/mobile/requests")[1]["items"]) == 3
             )
+            # Two submissions held for review (the honeypot of a widget's post), one for
+            # the approve route's cases and one for the reject route's.
+            held = []
+            for title in ("Held to approve", "Held to reject"):
+                status, answer = http(
+                    "POST",
+                    f"{base}/v1/apps/mobile/requests",
+                    {"title": title, "website": "filled by a bot"},
+                    {"Origin": hooks.ORIGIN},
+                )
+                assert (status, answer["delivery"]) == (202, "held")
+                held.append(answer["id"])
             status, document = http("GET", f"{base}/openapi.json")
             assert status == 200
             har_path = tmp_path / "report.har"
@@ -164,6 +176,8 @@ def test_schemathesis_finds_nothing_and_reaches_every_operation(
                 env=clean_env(
                     tmp_path,
                     SCHEMATHESIS_HOOKS="tests.schemathesis_hooks",
+                    FUZZ_APPROVE_ID=held[0],
+                    FUZZ_REJECT_ID=held[1],
                     PYTHONPATH=str(Path(__file__).parent.parent),
                 ),
                 capture_output=True,

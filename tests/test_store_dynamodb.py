@@ -26,6 +26,7 @@ from bridge.stores.dynamodb_table import (
     ordered_float,
     ordered_int,
 )
+from tests.review_contract import ReviewContract
 from tests.store_contract import T0, StoreContract, claim, request, submission
 
 if TYPE_CHECKING:
@@ -64,7 +65,7 @@ def atomic(client: DynamoDBClient) -> DynamoDBClient:
     return cast("DynamoDBClient", AtomicCalls(client))
 
 
-class TestDynamoDBStore(StoreContract):
+class TestDynamoDBStore(StoreContract, ReviewContract):
     @pytest.fixture
     def store(
         self,

@@ -14,10 +14,11 @@ from bridge.domain import Source
 from bridge.ports import DELIVERY_TTL, GitHubChanges, StoreError
 from bridge.stores import StoreUrlError, open_store
 from bridge.stores.sqlite import MIGRATIONS, SQLiteStore
+from tests.review_contract import ReviewContract
 from tests.store_contract import T0, StoreContract, claim, request, submission
 
 
-class TestSQLiteStore(StoreContract):
+class TestSQLiteStore(StoreContract, ReviewContract):
     @pytest.fixture
     def store(self, tmp_path: Path) -> SQLiteStore:
         return SQLiteStore(tmp_path / "index.db")
@@ -139,6 +140,9 @@ def test_migration_indexes_existing_requests_with_their_submissions_text(tmp_pat
             " DROP TABLE event_claims; DROP TABLE notifications; DROP TABLE sync_marks;"
             " DROP TABLE email_subscribers; DROP TABLE email_follows;"
             " DROP TABLE email_suppressions;"
+            " DROP INDEX submissions_held; DROP INDEX submissions_queued;"
+            " ALTER TABLE submissions DROP COLUMN hold;"
+            " ALTER TABLE submissions DROP COLUMN moderation;"
             f" PRAGMA user_version = {search};"
         )
     reopened = SQLiteStore(path)

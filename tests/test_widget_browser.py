@@ -52,6 +52,8 @@ allowed_origins = ["{host}"]
 public = true
 anonymous_votes = true
 voter_secret_env = "MOBILE_VOTER_SECRET"
+# Moderation is tested on an app of its own (test_pages_browser.py); this one tests the rest.
+moderation = "none"
 """
 SEEDED = (
     indexed(1, "Dark mode for the whole app", Status.OPEN, 5),

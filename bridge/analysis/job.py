@@ -171,6 +171,11 @@ def post_analysis(runtime: Runtime, app_id: str, number: int, *, attempts: int =
         fields=record.fields,
         duplicate_titles=titles,
     )
+    wait = runtime.pacer.reserve(runtime.tracker.pacing_key(app.repo))
+    if wait > 0:
+        # GitHub's content budget is spent: the comment waits for its slot, unchanged.
+        runtime.queue.enqueue(post_job(app_id, number, attempts=attempts), delay_seconds=wait)
+        return False
     try:
         runtime.tracker.upsert_comment(app.repo, number, analysis_marker(app.id), body)
         # Checked against the repo when analysed; the config may have changed since.

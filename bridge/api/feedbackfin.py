@@ -13,7 +13,7 @@ import re
 from flask import Blueprint, Response, jsonify
 from pydantic import ValidationError
 
-from bridge.api.access import app_or_404, enforce_rate_limit, runtime
+from bridge.api.access import app_or_404, client_key, enforce_rate_limit, runtime
 from bridge.api.body import read_body
 from bridge.api.cors import install_cors, refuse_foreign_origin
 from bridge.api.errors import ApiError, fields_of
@@ -94,4 +94,5 @@ def feedbackfin_post(app_id: str) -> tuple[Response, int] | Response:
         idempotency_key=key,
         body_fingerprint=fingerprint(body),
         key_name="the post",
+        client=client_key(),
     )

@@ -172,6 +172,7 @@ def google_form_response(app_id: str) -> tuple[Response, int]:
         idempotency_key=KEY_PREFIX + post.response_id,
         body_fingerprint=fingerprint(post.model_dump(mode="json")),
         key_name="response_id",
+        client=None,
     )
 
 

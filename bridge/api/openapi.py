@@ -40,6 +40,14 @@ from bridge.api.write_models import (
     VoteIn,
     VoteOut,
 )
+from bridge.moderation.models import (
+    SUBMISSION_ID_PATTERN,
+    DecisionIn,
+    FormTokenOut,
+    ReviewItemOut,
+    ReviewListOut,
+    ReviewParams,
+)
 from bridge.untrusted import INT64_MAX, NOT_BLANK
 from bridge.voters import ANONYMOUS_ID_PATTERN
 
@@ -85,6 +93,13 @@ NUMBER_PARAM = {
     "required": True,
     "schema": {"type": "integer", "minimum": 0, "maximum": INT64_MAX},
 }
+ID_PARAM = {
+    "name": "id",
+    "in": "path",
+    "required": True,
+    "description": "the submission id",
+    "schema": {"type": "string", "pattern": SUBMISSION_ID_PATTERN},
+}
 IDEMPOTENCY_KEY = {"type": "string", "pattern": IDEMPOTENCY_KEY_PATTERN}
 # The urlencoded submission: the JSON body's fields as strings, metadata as metadata[key].
 SUBMISSION_FORM: dict[str, Any] = {
@@ -97,6 +112,8 @@ SUBMISSION_FORM: dict[str, Any] = {
         "name": {"type": "string", "maxLength": 100},
         "voter_token": {"type": "string", "maxLength": 4096},
         "notify": {"type": "string", "enum": ["true", "false", "on", "off"]},
+        "website": {"type": "string", "maxLength": 2000},
+        "form_token": {"type": "string", "maxLength": 200},
     },
     "patternProperties": {r"^metadata\[[^\]]{1,64}\]$": {"type": "string"}},
     "additionalProperties": False,
@@ -321,6 +338,58 @@ OPERATIONS: tuple[Operation, ...] = (
         errors=(401, 404, 409, 503),
     ),
     Operation(
+        "get",
+        "/v1/apps/{app}/form-token",
+        "A signed render time for the widget's submit form",
+        {200: FormTokenOut},
+        errors=(404, 429, 503),
+        tags=("moderation",),
+        description="The widget sends it back as `form_token`; a submission sooner than the "
+        "app's `[apps.spam] min_seconds_to_submit` after it, or without one, is held for "
+        "review where the app moderates by signals. Never cached.",
+    ),
+    Operation(
+        "get",
+        "/v1/apps/{app}/moderation",
+        "Submissions held for review, oldest first (operator)",
+        {200: ReviewListOut},
+        query=ReviewParams,
+        tags=("moderation",),
+        description="Held submissions (or `state=rejected`) with the spam signals that held "
+        "them and every decision so far; never the submitter's email or name.",
+        operator=True,
+        errors=(400, 401, 404, 503),
+    ),
+    *(
+        Operation(
+            "post",
+            f"/v1/apps/{{app}}/moderation/{{id}}/{action}",
+            summary,
+            {200: ReviewItemOut},
+            body=DecisionIn,
+            body_media=("application/json",),
+            body_required=False,
+            tags=("moderation",),
+            description=description,
+            operator=True,
+            errors=(*_BODY_ERRORS, 401, 404, 409, 503),
+        )
+        for action, summary, description in (
+            (
+                "approve",
+                "Approve a held submission (operator)",
+                "Its issue is then delivered as usual, exactly once; approving again changes "
+                "nothing. A rejected submission may still be approved.",
+            ),
+            (
+                "reject",
+                "Reject a held submission (operator)",
+                "Kept and marked rejected, never sent; rejecting again changes nothing. 409 for "
+                "a submission that was never held or is already approved.",
+            ),
+        )
+    ),
+    Operation(
         "get", "/healthz", "Each dependency's state", {200: Health, 503: Health}, tags=("ops",)
     ),
     Operation(
@@ -479,6 +548,8 @@ def _operation(op: Operation, refs: dict[Any, Any]) -> dict[str, Any]:
         parameters.append(APP_PARAM)
     if "{number}" in op.path:
         parameters.append(NUMBER_PARAM)
+    if "{id}" in op.path:
+        parameters.append(ID_PARAM)
     if op.query is not None:
         schema = op.query.model_json_schema(ref_template=REF_TEMPLATE)
         required = set(schema.get("required", ()))

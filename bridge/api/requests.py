@@ -9,7 +9,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from flask import Blueprint, Response, jsonify, request
 from pydantic import ValidationError
 
-from bridge.api.access import app_or_404, enforce_rate_limit, limit_reads, runtime, visible_app
+from bridge.api.access import (
+    app_or_404,
+    client_key,
+    enforce_rate_limit,
+    limit_reads,
+    runtime,
+    visible_app,
+)
 from bridge.api.body import read_body
 from bridge.api.cors import install_cors, refuse_foreign_origin, service_origin
 from bridge.api.cursor import decode_cursor, encode_cursor
@@ -153,17 +160,28 @@ def submit(app: AppConfig, raw: object, key: str | None) -> tuple[Response, int]
         email=submitted.email or (voter.email if voter else None),
         name=submitted.name or (voter.name if voter else None),
     )
+    source = _source(app)
+    browser = None
+    if source in (Source.WIDGET, Source.FORM) and voter is None:
+        from bridge.moderation.screening import BrowserProof
+
+        browser = BrowserProof(honeypot=submitted.website, form_token=submitted.form_token)
     return accept_and_answer(
         app,
         content,
-        source=_source(app),
+        source=source,
         voter=voter,
         idempotency_key=key,
-        body_fingerprint=fingerprint(submitted.model_dump(mode="json")),
+        # A repeat is the same request whatever render it came from.
+        body_fingerprint=fingerprint(
+            submitted.model_dump(mode="json", exclude={"website", "form_token"})
+        ),
         key_name="Idempotency-Key",
         accepted=_follow(app, voter, submitted.email)
         if submitted.notify or (voter is not None and voter.notify)
         else None,
+        client=client_key(),
+        browser=browser,
     )
 
 

@@ -13,12 +13,16 @@ from flask import Response, jsonify, url_for
 
 from bridge.api.access import inline_delivery, runtime
 from bridge.api.errors import ApiError
-from bridge.domain import Delivery, Source, Status, Submission, SubmissionContent
+from bridge.domain import Delivery, Hold, Source, Status, Submission, SubmissionContent
 from bridge.ports import IdempotencyConflictError
 from bridge.settings import AppConfig
 
 if TYPE_CHECKING:
+    from bridge.moderation.screening import BrowserProof
     from bridge.voters import Voter
+
+# How long a client is asked to wait while its app's queue to GitHub is full.
+QUEUE_FULL_RETRY_SECONDS = 60
 
 
 def accept_and_answer(
@@ -31,17 +35,30 @@ def accept_and_answer(
     body_fingerprint: str,
     key_name: str,
     accepted: Callable[[Submission], None] | None = None,
+    client: str | None,
+    browser: BrowserProof | None = None,
 ) -> tuple[Response, int]:
-    """Commit the submission, deliver it inline when it is new, answer 201 or 202.
+    """Screen the submission, commit it, deliver it inline when it is new and not held,
+    answer 201 or 202.
 
     ``key_name`` names where the idempotency key came from, for the 409 of a key
     reused with another body; ``accepted`` is called with the committed submission
-    (new or repeated) before it is delivered.
+    (new or repeated) before it is delivered. ``client`` is who sent it (None for signed
+    server-to-server posts, which are not checked for repeats); ``browser`` what the
+    widget or the form sent to show a person filled it in.
     """
     from bridge.delivery import deliver_job
     from bridge.submissions import accept
 
     rt = runtime()
+    hold, signals = _screen(app, content, client=client, browser=browser)
+    if hold is None and rt.store.queue_is_full(app.id, rt.settings.server.max_queued_per_app):
+        raise ApiError(
+            "rate_limited",
+            f"app {app.id!r} has too many requests waiting for GitHub; "
+            f"try again in {QUEUE_FULL_RETRY_SECONDS} s",
+            headers={"Retry-After": str(QUEUE_FULL_RETRY_SECONDS)},
+        )
     try:
         submission, created = accept(
             rt,
@@ -51,6 +68,8 @@ def accept_and_answer(
             voter=voter,
             idempotency_key=idempotency_key,
             body_fingerprint=body_fingerprint,
+            hold=hold,
+            signals=signals,
         )
     except IdempotencyConflictError as error:
         raise ApiError(
@@ -60,24 +79,50 @@ def accept_and_answer(
         ) from error
     if accepted is not None:
         accepted(submission)
-    if created and rt.tracker.health().configured:
-        submission = (
-            inline_delivery().attempt(
-                submission.id, timeout=rt.settings.server.inline_delivery_seconds
+    if created and submission.may_be_sent:
+        if rt.tracker.health().configured:
+            submission = (
+                inline_delivery().attempt(
+                    submission.id, timeout=rt.settings.server.inline_delivery_seconds
+                )
+                or submission
             )
-            or submission
-        )
-    if submission.delivery is not Delivery.DELIVERED and created:
-        rt.queue.enqueue(deliver_job(submission.id))
+        if submission.delivery is not Delivery.DELIVERED:
+            rt.queue.enqueue(deliver_job(submission.id))
     return submission_answer(app, submission)
 
 
+def _screen(
+    app: AppConfig,
+    content: SubmissionContent,
+    *,
+    client: str | None,
+    browser: BrowserProof | None,
+) -> tuple[Hold | None, tuple[str, ...]]:
+    """The app's moderation of one submission: whether it is held, and its signals."""
+    if app.moderation == "none":
+        return None, ()
+    from bridge.moderation.screening import screen
+    from bridge.moderation.signals import hold_for
+
+    signals = screen(
+        runtime(),
+        app,
+        title=content.title,
+        description=content.description,
+        email=content.email,
+        client=client,
+        browser=browser,
+    )
+    return hold_for(app, signals), signals
+
+
 def submission_answer(app: AppConfig, submission: Submission) -> tuple[Response, int]:
-    """201 with the issue when the submission is on GitHub, else 202 queued."""
+    """201 with the issue when the submission is on GitHub, else 202 queued or held."""
     from bridge.api.write_models import SubmissionOut
 
     if submission.number is None:
-        body = SubmissionOut(id=submission.id, status=Status.OPEN, delivery=Delivery.QUEUED)
+        body = SubmissionOut(id=submission.id, status=Status.OPEN, delivery=submission.standing)
         return jsonify(body.model_dump(mode="json", exclude_none=True)), 202
     indexed = runtime().store.get_request(app.id, submission.number)
     body = SubmissionOut(

@@ -133,6 +133,7 @@ def typeform_response(app_id: str) -> tuple[Response, int]:
         idempotency_key=KEY_PREFIX + post.form_response.token,
         body_fingerprint=fingerprint(post.model_dump(mode="json")),
         key_name="form_response.token",
+        client=None,
     )
 
 

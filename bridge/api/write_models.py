@@ -66,6 +66,15 @@ class SubmissionIn(BaseModel):
         description="flat context shown on the issue: at most 20 values, 2 KiB; no personal data",
     )
     notify: StrictBool = Field(default=False, description=NOTIFY_DESCRIPTION)
+    # Spam signals of the widget and the hosted form (SPEC §10); not part of the body's identity.
+    website: Annotated[str, StringConstraints(max_length=2000)] = Field(
+        default="",
+        description="leave empty: a field people never see; a value holds the submission",
+    )
+    form_token: Annotated[str, StringConstraints(max_length=200)] | None = Field(
+        default=None,
+        description="the render token from GET /v1/apps/{app}/form-token (widget, hosted form)",
+    )
 
     @field_validator("metadata")
     @classmethod

@@ -12,10 +12,15 @@ import math
 from datetime import datetime
 from typing import TYPE_CHECKING, TypeAlias
 
-from bridge.domain import Delivery, Request, Source, Status, Submission, Vote
+from bridge.domain import Delivery, Hold, Request, Source, Status, Submission, Vote
 from bridge.stores import dynamodb_table as t
 from bridge.stores.analysis_codec import analysis_from_json
-from bridge.stores.codec import content_from_json, content_to_json
+from bridge.stores.codec import (
+    content_from_json,
+    content_to_json,
+    moderation_from_json,
+    moderation_to_json,
+)
 from bridge.timeutil import parse_iso, to_sortable
 
 if TYPE_CHECKING:
@@ -207,13 +212,25 @@ def request_of(item: Item) -> Request:
 # --------------------------------------------------------------------------- submissions
 
 
+def due_keys(submission: Submission) -> tuple[str, str]:
+    """``(due_pk, due_key)`` of an undelivered submission: the outbox's, or its hold's."""
+    if submission.hold is not None:
+        return (
+            t.hold_partition(submission.hold, submission.app),
+            t.due_key(submission.created_at, submission.id),
+        )
+    next_attempt_at = submission.next_attempt_at or submission.created_at
+    return t.DUE_PARTITION, t.due_key(next_attempt_at, submission.id)
+
+
 def submission_item(submission: Submission) -> Item:
     """A new outbox item: undelivered, so it carries the ``due`` index keys."""
     next_attempt_at = submission.next_attempt_at or submission.created_at
+    due_pk, due_key = due_keys(submission)
     item: Item = {
         **key(t.submission_pk(submission.id), t.SUBMISSION_SK),
-        "due_pk": s(t.DUE_PARTITION),
-        "due_key": s(t.due_key(next_attempt_at, submission.id)),
+        "due_pk": s(due_pk),
+        "due_key": s(due_key),
         "id": s(submission.id),
         "app": s(submission.app),
         "source": s(submission.source.value),
@@ -227,12 +244,19 @@ def submission_item(submission: Submission) -> Item:
     if submission.voter is not None:
         item["voter"] = s(submission.voter)
         item["voter_weight"] = n(submission.voter_weight)
+    if submission.hold is not None:
+        item["hold"] = s(submission.hold.value)
+    moderation = moderation_to_json(submission.signals, submission.decisions)
+    if moderation is not None:
+        item["moderation"] = s(moderation)
     return item
 
 
 def submission_of(item: Item) -> Submission:
     """The inverse of :func:`submission_item`, for any state the item is in."""
     next_attempt_at = text(item, "next_attempt_at")
+    hold = text(item, "hold")
+    signals, decisions = moderation_from_json(text(item, "moderation"))
     return Submission(
         id=required_text(item, "id"),
         app=required_text(item, "app"),
@@ -248,6 +272,9 @@ def submission_of(item: Item) -> Submission:
         voter=text(item, "voter"),
         voter_weight=_or(number(item, "voter_weight"), 1),
         outcome_unknown=boolean(item, "in_flight"),
+        hold=Hold(hold) if hold else None,
+        signals=signals,
+        decisions=decisions,
     )
 
 
@@ -291,6 +318,7 @@ def is_claimable(item: Item, now: datetime) -> bool:
     moment = to_sortable(now)
     return (
         not boolean(item, "delivered")
+        and "hold" not in item
         and (next_attempt_at is None or next_attempt_at <= moment)
         and (lease_until is None or lease_until <= moment)
     )

@@ -11,15 +11,23 @@ so the index stays as small as the backlog.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from bridge.domain import Request, Submission, Vote
-from bridge.ports import IdempotencyClaim, IdempotencyConflictError, OutboxStats, StoreError
+from bridge.domain import Hold, Request, Submission, Vote
+from bridge.ports import (
+    HoldChange,
+    IdempotencyClaim,
+    IdempotencyConflictError,
+    OutboxStats,
+    StoreError,
+    SubmissionPage,
+)
 from bridge.stores import dynamodb_items as i
 from bridge.stores import dynamodb_table as t
+from bridge.stores.codec import moderation_to_json, review_cursor, review_position
 from bridge.stores.dynamodb_client import (
     ConditionFailedError,
     Table,
@@ -36,6 +44,8 @@ if TYPE_CHECKING:
 
 TRANSACTION_ATTEMPTS = 6
 _UNDELIVERED = "attribute_exists(#pk) AND #delivered = :false"
+# A lost race on a submission's hold is asked again this often before giving up.
+HOLD_ATTEMPTS = 5
 
 
 class OutboxMixin:
@@ -176,7 +186,7 @@ class OutboxMixin:
                     ":one": i.n(1),
                     ":now": i.s(to_sortable(now)),
                 },
-                condition=f"{_UNDELIVERED} AND"
+                condition=f"{_UNDELIVERED} AND attribute_not_exists(#hold) AND"
                 " (attribute_not_exists(#lease_until) OR #lease_until <= :now)",
                 returns="ALL_OLD",
             )
@@ -315,14 +325,8 @@ class OutboxMixin:
                 return
         raise StoreError(f"could not mark {submission_id} delivered: too much contention")
 
-    def outbox_stats(self) -> OutboxStats:
-        """How many submissions wait, and the oldest one's creation time.
-
-        Reads the ``due`` index's small projection (key + ``created_at``) of
-        every undelivered submission: cost grows with the backlog, not the table.
-        """
-        pending = 0
-        oldest: str | None = None
+    def _outbox_keys(self, *, projection: str) -> Iterator[Item]:
+        """Every sendable undelivered submission's ``due`` index entry, ``projection`` only."""
         start: Item | None = None
         condition = "#due_pk = :outbox"
         while True:
@@ -330,17 +334,130 @@ class OutboxMixin:
                 "TableName": self._table.name,
                 "IndexName": t.DUE_INDEX,
                 "KeyConditionExpression": condition,
-                "ProjectionExpression": "#created_at",
-                "ExpressionAttributeNames": names(condition, "#created_at"),
+                "ProjectionExpression": projection,
+                "ExpressionAttributeNames": names(condition, projection),
                 "ExpressionAttributeValues": {":outbox": i.s(t.DUE_PARTITION)},
             }
             if start is not None:
                 params["ExclusiveStartKey"] = start
             items, start, _ = self._table.query(params)
-            pending += len(items)
-            for item in items:
-                created = i.required_text(item, "created_at")
-                oldest = created if oldest is None or created < oldest else oldest
+            yield from items
             if start is None:
-                break
+                return
+
+    def queue_is_full(self, app: str, cap: int) -> bool:
+        """Counts the outbox's small index entries; only when the whole backlog reaches
+        ``cap`` (a flood, somewhere) does it read those submissions to count ``app``'s."""
+        keys = [
+            i.key(i.required_text(it, "pk"), t.SUBMISSION_SK)
+            for it in self._outbox_keys(projection="#pk")
+        ]
+        if len(keys) < cap:
+            return False
+        mine = 0
+        for start in range(0, len(keys), 100):
+            found = self._table.batch_get(keys[start : start + 100])
+            mine += sum(1 for item in found.values() if i.text(item, "app") == app)
+            if mine >= cap:
+                return True
+        return False
+
+    def change_hold(self, submission_id: str, change: HoldChange) -> Submission | None:
+        """A conditional update on the hold and moderation attributes as they were read."""
+        submission_key = i.key(t.submission_pk(submission_id), t.SUBMISSION_SK)
+        for _ in range(HOLD_ATTEMPTS):
+            item = self._table.get(submission_key)
+            if item is None:
+                return None
+            current = i.submission_of(item)
+            changed = change(current)
+            if changed is None:
+                return current
+            due_pk, due_key = i.due_keys(changed)
+            next_attempt_at = changed.next_attempt_at or changed.created_at
+            values: Item = {
+                ":false": i.flag(False),
+                ":due_pk": i.s(due_pk),
+                ":due_key": i.s(due_key),
+                ":next": i.s(to_sortable(next_attempt_at)),
+            }
+            sets = ["#due_pk = :due_pk", "#due_key = :due_key", "#next_attempt_at = :next"]
+            removes: list[str] = []
+            conditions = [_UNDELIVERED]
+            for attribute, new, old in (
+                ("hold", changed.hold.value if changed.hold else None, i.text(item, "hold")),
+                (
+                    "moderation",
+                    moderation_to_json(changed.signals, changed.decisions),
+                    i.text(item, "moderation"),
+                ),
+            ):
+                if new is None:
+                    removes.append(f"#{attribute}")
+                else:
+                    sets.append(f"#{attribute} = :{attribute}")
+                    values[f":{attribute}"] = i.s(new)
+                if old is None:
+                    conditions.append(f"attribute_not_exists(#{attribute})")
+                else:
+                    conditions.append(f"#{attribute} = :old_{attribute}")
+                    values[f":old_{attribute}"] = i.s(old)
+            update = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+            try:
+                after = self._table.update(
+                    submission_key,
+                    update,
+                    values,
+                    condition=" AND ".join(conditions),
+                    returns="ALL_NEW",
+                )
+            except ConditionFailedError:
+                continue  # changed (or delivered) since it was read: decide again
+            return i.submission_of(after)
+        raise StoreError(f"could not change the hold of {submission_id}: too much contention")
+
+    def held_submissions(
+        self, app: str, hold: Hold, *, limit: int, cursor: str | None
+    ) -> SubmissionPage:
+        """The hold's ``due`` index partition of the app, oldest first, then the items."""
+        condition = "#due_pk = :held"
+        values: Item = {":held": i.s(t.hold_partition(hold, app))}
+        if cursor:
+            created_at, after_id = review_position(cursor)
+            condition += " AND #due_key > :after"
+            values[":after"] = i.s(f"{created_at}#{after_id}")
+        params: QueryInputTypeDef = {
+            "TableName": self._table.name,
+            "IndexName": t.DUE_INDEX,
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeNames": names(condition),
+            "ExpressionAttributeValues": values,
+            "Limit": limit + 1,
+        }
+        entries, _, _ = self._table.query(params)
+        keys = [i.key(i.required_text(it, "pk"), t.SUBMISSION_SK) for it in entries[:limit]]
+        found = self._table.batch_get(keys)
+        items = [
+            i.submission_of(item)
+            for k in keys
+            if (item := found.get((i.required_text(k, "pk"), t.SUBMISSION_SK))) is not None
+            and i.text(item, "hold") == hold.value
+        ]
+        if len(entries) <= limit:
+            return SubmissionPage(items=items, next_cursor=None)
+        created_at, last_id = i.required_text(entries[limit - 1], "due_key").rsplit("#", 1)
+        return SubmissionPage(items=items, next_cursor=review_cursor(created_at, last_id))
+
+    def outbox_stats(self) -> OutboxStats:
+        """How many submissions wait, and the oldest one's creation time.
+
+        Reads the ``due`` index's small projection (key + ``created_at``) of
+        every sendable undelivered submission: cost grows with the backlog, not the table.
+        """
+        pending = 0
+        oldest: str | None = None
+        for item in self._outbox_keys(projection="#created_at"):
+            pending += 1
+            created = i.required_text(item, "created_at")
+            oldest = created if oldest is None or created < oldest else oldest
         return OutboxStats(pending=pending, oldest_created_at=parse_iso(oldest) if oldest else None)

@@ -24,7 +24,9 @@ Global secondary indexes (all sparse: only items carrying the key attributes):
 * ``status_top``, ``status_new``, ``status_trending``: partition ``status_pk``
   (``APP#<app>#STATUS#<status>``), same sort keys; listings with ``?status=``.
 * ``due``: partition ``due_pk`` (the constant ``OUTBOX``, present only while a
-  submission is undelivered), sort ``due_key`` (``<next_attempt_at>#<id>``);
+  submission is undelivered and sendable; ``HELD#<app>`` or ``REJECTED#<app>``
+  while moderation holds it back), sort ``due_key`` (``<next_attempt_at>#<id>``;
+  ``<created_at>#<id>`` while held, so review lists the oldest first);
   projects only ``lease_until`` and ``created_at``, so the outbox's large
   content is never copied into it.
 * ``tally``: partition ``tally_due_pk`` (the constant ``TALLY``, present only
@@ -51,7 +53,7 @@ import struct
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Final
 
-from bridge.domain import SortOrder, Status
+from bridge.domain import Hold, SortOrder, Status
 from bridge.timeutil import to_sortable
 
 if TYPE_CHECKING:
@@ -164,6 +166,12 @@ def delivery_pk(delivery_id: str) -> str:
 def due_key(next_attempt_at: datetime, submission_id: str) -> str:
     """Outbox order: next attempt time, then id."""
     return f"{to_sortable(next_attempt_at)}#{submission_id}"
+
+
+def hold_partition(hold: Hold, app: str) -> str:
+    """The ``due`` index partition of an app's submissions held back for ``hold``:
+    kept apart from the outbox's, so delivery never reads them and review lists them."""
+    return f"{hold.value.upper()}#{app}"
 
 
 def due_bound(now: datetime) -> str:

@@ -6,13 +6,20 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from bridge.domain import Delivery, Request, Submission
+from bridge.domain import Hold, Request, Submission
 from bridge.ports import (
+    HoldChange,
     IdempotencyClaim,
     IdempotencyConflictError,
     OutboxStats,
+    SubmissionPage,
 )
-from bridge.stores.codec import content_to_json
+from bridge.stores.codec import (
+    content_to_json,
+    moderation_to_json,
+    review_cursor,
+    review_position,
+)
 from bridge.stores.sqlite_base import SQLiteBase
 from bridge.stores.sqlite_rows import submission_of_row
 from bridge.timeutil import parse_iso, to_sortable
@@ -52,7 +59,7 @@ class OutboxMixin(SQLiteBase):
                 )
             db.execute(
                 "INSERT INTO submissions (id, app, source, content, created_at, next_attempt_at,"
-                " voter, voter_weight) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                " voter, voter_weight, hold, moderation) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     submission.id,
                     submission.app,
@@ -62,6 +69,8 @@ class OutboxMixin(SQLiteBase):
                     (submission.next_attempt_at or submission.created_at).timestamp(),
                     submission.voter,
                     submission.voter_weight,
+                    submission.hold.value if submission.hold else None,
+                    moderation_to_json(submission.signals, submission.decisions),
                 ),
             )
         return submission, True
@@ -73,8 +82,8 @@ class OutboxMixin(SQLiteBase):
     def due_submissions(self, *, now: datetime, limit: int) -> Sequence[Submission]:
         """Undelivered submissions due for an attempt, oldest due first."""
         rows = self._read(
-            "SELECT * FROM submissions WHERE delivered = 0 AND next_attempt_at <= ?"
-            " AND (lease_until IS NULL OR lease_until <= ?)"
+            "SELECT * FROM submissions WHERE delivered = 0 AND hold IS NULL"
+            " AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?)"
             " ORDER BY next_attempt_at LIMIT ?",
             (now.timestamp(), now.timestamp(), limit),
         )
@@ -86,11 +95,12 @@ class OutboxMixin(SQLiteBase):
         """Lease an undelivered submission unless another worker holds it."""
         with self._write() as db:
             before = self._submission_row(db, submission_id)
-            if before is None or before.delivery is Delivery.DELIVERED:
+            if before is None or not before.may_be_sent:
                 return None
             claimed = db.execute(
                 "UPDATE submissions SET lease_until = ?, attempts = attempts + 1, in_flight = 1"
-                " WHERE id = ? AND delivered = 0 AND (lease_until IS NULL OR lease_until <= ?)",
+                " WHERE id = ? AND delivered = 0 AND hold IS NULL"
+                " AND (lease_until IS NULL OR lease_until <= ?)",
                 (lease_until.timestamp(), submission_id, now.timestamp()),
             ).rowcount
             if not claimed:
@@ -151,7 +161,55 @@ class OutboxMixin(SQLiteBase):
         """How many submissions wait, and the oldest one's age."""
         row = self._read(
             "SELECT COUNT(*) AS pending, MIN(created_at) AS oldest FROM submissions"
-            " WHERE delivered = 0"
+            " WHERE delivered = 0 AND hold IS NULL"
         )[0]
         oldest = parse_iso(row["oldest"]) if row["oldest"] else None
         return OutboxStats(pending=row["pending"], oldest_created_at=oldest)
+
+    def queue_is_full(self, app: str, cap: int) -> bool:
+        """Whether ``app`` has ``cap`` sendable submissions waiting (counts at most ``cap``)."""
+        row = self._read(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM submissions"
+            " WHERE app = ? AND delivered = 0 AND hold IS NULL LIMIT ?)",
+            (app, cap),
+        )[0]
+        return bool(row[0] >= cap)
+
+    def change_hold(self, submission_id: str, change: HoldChange) -> Submission | None:
+        """Apply ``change`` inside one write transaction (so nobody changes it meanwhile)."""
+        with self._write() as db:
+            current = self._submission_row(db, submission_id)
+            if current is None:
+                return None
+            changed = change(current)
+            if changed is None:
+                return current
+            db.execute(
+                "UPDATE submissions SET hold = ?, moderation = ?, next_attempt_at = ?"
+                " WHERE id = ? AND delivered = 0",
+                (
+                    changed.hold.value if changed.hold else None,
+                    moderation_to_json(changed.signals, changed.decisions),
+                    (changed.next_attempt_at or changed.created_at).timestamp(),
+                    submission_id,
+                ),
+            )
+            return self._submission_row(db, submission_id)
+
+    def held_submissions(
+        self, app: str, hold: Hold, *, limit: int, cursor: str | None
+    ) -> SubmissionPage:
+        """Oldest first through the ``submissions_held`` index."""
+        after = review_position(cursor) if cursor else ("", "")
+        rows = self._read(
+            "SELECT * FROM submissions WHERE app = ? AND hold = ? AND (created_at, id) > (?, ?)"
+            " ORDER BY created_at, id LIMIT ?",
+            (app, hold.value, *after, limit + 1),
+        )
+        items = [submission_of_row(row) for row in rows[:limit]]
+        more = len(rows) > limit
+        last = rows[limit - 1] if more else None
+        return SubmissionPage(
+            items=items,
+            next_cursor=review_cursor(last["created_at"], last["id"]) if last else None,
+        )

@@ -7,12 +7,12 @@ import sqlite3
 from datetime import UTC, datetime
 from typing import Any
 
-from bridge.domain import Delivery, Request, Source, Status, Submission
+from bridge.domain import Delivery, Hold, Request, Source, Status, Submission
 from bridge.ports import (
     InvalidCursorError,
 )
 from bridge.stores.analysis_codec import analysis_from_json
-from bridge.stores.codec import content_from_json
+from bridge.stores.codec import content_from_json, moderation_from_json
 from bridge.timeutil import parse_iso
 from bridge.untrusted import is_int64, loads
 
@@ -125,6 +125,7 @@ def request_of_row(row: sqlite3.Row) -> Request:
 
 
 def submission_of_row(row: sqlite3.Row) -> Submission:
+    signals, decisions = moderation_from_json(row["moderation"])
     return Submission(
         id=row["id"],
         app=row["app"],
@@ -140,4 +141,7 @@ def submission_of_row(row: sqlite3.Row) -> Submission:
         voter=row["voter"],
         voter_weight=row["voter_weight"],
         outcome_unknown=bool(row["in_flight"]),
+        hold=Hold(row["hold"]) if row["hold"] else None,
+        signals=signals,
+        decisions=decisions,
     )

@@ -240,4 +240,15 @@ MIGRATIONS: tuple[str, ...] = (
         created_at REAL NOT NULL
     );
     """,
+    # moderation (issue 17): why an undelivered submission is held back (NULL: it is
+    # sendable), its spam signals and review decisions (JSON); held ones are listed per
+    # app oldest first, and the sendable backlog is counted per app for its cap.
+    """
+    ALTER TABLE submissions ADD COLUMN hold TEXT;
+    ALTER TABLE submissions ADD COLUMN moderation TEXT;
+    CREATE INDEX submissions_held ON submissions (app, hold, created_at, id)
+        WHERE hold IS NOT NULL;
+    CREATE INDEX submissions_queued ON submissions (app)
+        WHERE delivered = 0 AND hold IS NULL;
+    """,
 )
