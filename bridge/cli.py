@@ -65,18 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     forget = commands.add_parser("forget", help="erase one person's personal data from the index")
     forget.add_argument("--email", required=True, metavar="ADDRESS", help="the person's address")
     forget.add_argument("--dry-run", action="store_true", help="count what would change only")
-    moderate = commands.add_parser("moderate", help="the review queue: list, approve, reject")
-    moderate.add_argument("action", choices=("list", "approve", "reject"))
-    moderate.add_argument("ids", nargs="*", metavar="ID", help="submission ids (approve, reject)")
-    moderate.add_argument("--app", required=True, help="the app id")
-    moderate.add_argument(
-        "--all-matching",
-        metavar="TEXT",
-        help="every held submission whose title or description contains TEXT",
-    )
-    moderate.add_argument("--state", choices=("held", "rejected"), default="held", help="list")
-    moderate.add_argument("--reason", help="recorded with each decision")
-    moderate.add_argument("--dry-run", action="store_true", help="show what would be decided")
+    _pipeline_commands(commands)
     notifications = commands.add_parser(
         "notifications", help="list recent webhook and SNS deliveries and their failures"
     )
@@ -96,6 +85,22 @@ def _parser() -> argparse.ArgumentParser:
     register.add_argument("--force", action="store_true", help="replace featurebridge.env")
     register.add_argument("--manifest", type=Path, help="the App manifest (default: app.yml)")
     return parser
+
+
+def _pipeline_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``moderate``: what waits for review."""
+    moderate = commands.add_parser("moderate", help="the review queue: list, approve, reject")
+    moderate.add_argument("action", choices=("list", "approve", "reject"))
+    moderate.add_argument("ids", nargs="*", metavar="ID", help="submission ids (approve, reject)")
+    moderate.add_argument("--app", required=True, help="the app id")
+    moderate.add_argument(
+        "--all-matching",
+        metavar="TEXT",
+        help="every held submission whose title or description contains TEXT",
+    )
+    moderate.add_argument("--state", choices=("held", "rejected"), default="held", help="list")
+    moderate.add_argument("--reason", help="recorded with each decision")
+    moderate.add_argument("--dry-run", action="store_true", help="show what would be decided")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
