@@ -83,8 +83,23 @@ def app(runtime: Runtime) -> Iterator[Flask]:  # type: ignore[override]
     flask_app.extensions["featurebridge.inline"].shutdown()
 
 
-def creates(double: GitHubDouble) -> int:
-    return sum(1 for c in double.calls if c.method == "POST" and c.path.endswith("/issues"))
+def creates(double: GitHubDouble, *, expected: int = 0) -> int:
+    """Issues created; waits (up to 10 s) for ``expected`` of them, since an inline delivery
+    that outlasts inline_delivery_seconds on a busy machine finishes after the 202."""
+    from tests.processes import wait_for
+
+    def count() -> int:
+        return sum(1 for c in double.calls if c.method == "POST" and c.path.endswith("/issues"))
+
+    wait_for(lambda: count() >= expected, timeout=10)
+    return count()
+
+
+def sent(response: Any) -> bool:
+    """On its way to GitHub, not held: filed within the request, or queued when the double
+    (a busy machine) takes longer than inline_delivery_seconds."""
+    answer = response.get_json()
+    return (response.status_code, answer["delivery"]) in ((201, "delivered"), (202, "queued"))
 
 
 def rendered(client: FlaskClient, clock: FakeClock, *, wait: float = 5) -> str:
@@ -109,9 +124,8 @@ def test_a_person_at_a_persons_pace_is_delivered(
     client: FlaskClient, clock: FakeClock, github_double: GitHubDouble
 ) -> None:
     response = widget_submit(client, form_token=rendered(client, clock))
-    assert response.status_code == 201
-    assert response.get_json()["delivery"] == "delivered"
-    assert creates(github_double) == 1
+    assert sent(response)
+    assert creates(github_double, expected=1) == 1
 
 
 @pytest.mark.parametrize(
@@ -152,8 +166,8 @@ def test_too_fast_is_held_and_a_voter_token_skips_the_browser_signals(
     assert queue(client)[0]["signals"] == ["too_fast"]
     token = mint(sub="user-1", exp=int(clock().timestamp()) + 600)
     signed_in = widget_submit(client, title="Offline mode", voter_token=token, website="x")
-    assert signed_in.status_code == 201
-    assert creates(github_double) == 1
+    assert sent(signed_in)
+    assert creates(github_double, expected=1) == 1
 
 
 def test_content_signals_hold_any_channel(
@@ -172,15 +186,15 @@ def test_the_same_text_again_from_one_client_within_a_day_is_held(
     client: FlaskClient, clock: FakeClock, github_double: GitHubDouble
 ) -> None:
     body = {"title": "Export to PDF", "description": "As a file"}
-    assert client.post(URL, json=body).status_code == 201
+    assert sent(client.post(URL, json=body))
     again = client.post(URL, json=body)
     assert again.get_json()["delivery"] == "held"
     assert queue(client)[0]["signals"] == ["repeat"]
     elsewhere = client.post(URL, json=body, environ_base={"REMOTE_ADDR": "198.51.100.7"})
-    assert elsewhere.status_code == 201
+    assert sent(elsewhere)
     clock.advance(25 * 3600)
-    assert client.post(URL, json=body).status_code == 201
-    assert creates(github_double) == 3
+    assert sent(client.post(URL, json=body))
+    assert creates(github_double, expected=3) == 3
 
 
 def test_moderation_all_holds_everything(client: FlaskClient, github_double: GitHubDouble) -> None:
@@ -247,7 +261,7 @@ def test_approve_delivers_exactly_one_issue(
     sweep_outbox(runtime)
     clock.advance(60)
     sweep_outbox(runtime)
-    assert creates(github_double) == 1
+    assert creates(github_double, expected=1) == 1
     stored = runtime.store.get_submission(held_id)
     assert stored is not None
     assert stored.number is not None
