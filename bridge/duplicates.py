@@ -11,6 +11,7 @@ import logging
 from dataclasses import replace
 
 from bridge.domain import Status
+from bridge.notify.email.optin import duplicate_merged
 from bridge.notify.emit import votes_moved
 from bridge.ports import GitHubChanges, Job
 from bridge.runtime import Runtime
@@ -49,6 +50,7 @@ def merge_duplicate(runtime: Runtime, app_id: str, number: int) -> int | None:
     now = runtime.clock()
     moved = runtime.store.move_votes(app.id, number, original, now=now)
     votes_moved(runtime, app.id, original, gained=moved)
+    duplicate_merged(runtime, app.id, number, original, submission_id=duplicate.submission_id)
     marked = runtime.store.get_request(app.id, number)
     if marked is not None:
         runtime.store.record_github_changes(

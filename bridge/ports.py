@@ -436,6 +436,11 @@ class IndexStore(Protocol):
     def unfollow(self, app: str, topic: str, voter: str) -> None:
         """``voter`` no longer follows ``topic`` (an unvote)."""
 
+    def copy_follows(self, app: str, topics: Sequence[str], to: str) -> int:
+        """Make everyone following any of ``topics`` follow ``to`` too (a duplicate's
+        followers and its original); a voter already following ``to`` keeps that.
+        Returns how many follows were added."""
+
     def followers(self, app: str, topics: Sequence[str]) -> Sequence[Subscriber]:
         """Confirmed, subscribed subscribers following any of ``topics``, each once, none
         whose address is suppressed."""

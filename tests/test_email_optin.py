@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,8 @@ import pytest
 from flask.testing import FlaskClient
 
 from bridge.app import build_runtime, create_app
+from bridge.domain import Status
+from bridge.duplicates import merge_duplicate
 from bridge.notify.email import tokens
 from bridge.notify.email.model import CONFIRM_EVENT, request_topic
 from bridge.runtime import Runtime
@@ -232,3 +235,31 @@ def test_forged_tokens_are_400_and_change_nothing(
     logged = repr(log_lines)
     assert wrong_purpose not in logged
     assert other_key.split(".")[1] not in logged
+
+
+def test_a_duplicates_followers_follow_its_original(
+    rt: Runtime, client: FlaskClient, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rt.store.upsert_request(indexed(6, "Night theme"))
+    vote(client, voter_token=token(clock, email="ada@example.com"), notify=True)
+    duplicate = rt.store.get_request("mobile", 5)
+    assert duplicate is not None
+    rt.store.upsert_request(replace(duplicate, status=Status.DUPLICATE))
+    tracker = rt.tracker
+    assert isinstance(tracker, FakeTracker)
+    monkeypatch.setattr(tracker, "canonical_issue", lambda repo, number: (repo, 6))
+    assert merge_duplicate(rt, "mobile", 5) == 6
+    assert [f.address for f in rt.store.followers("mobile", [request_topic(6)])] == [
+        "ada@example.com"
+    ]
+
+
+def test_a_suppressed_address_is_promised_nothing(
+    rt: Runtime, client: FlaskClient, clock: FakeClock
+) -> None:
+    rt.store.suppress_address("ada@example.com", reason="bounce", now=clock())
+    typed = vote(client, anonymous_id="browser-one", notify=True, email="ada@example.com")
+    assert typed.get_json()["notify"] == "unavailable"
+    trusted = vote(client, voter_token=token(clock, email="ada@example.com"), notify=True)
+    assert trusted.get_json()["notify"] == "unavailable"
+    assert confirmations(rt) == []

@@ -126,3 +126,21 @@ def test_forget_erases_a_subscribers_address(store: IndexStore) -> None:
     assert forgotten is None or "ada@example.com" not in forgotten.address
     assert store.get_subscriber(bob.id) == bob
     assert all("ada@" not in s.address for s in store.followers("mobile", [request_topic(1)]))
+
+
+def test_a_duplicates_followers_follow_its_original(store: IndexStore) -> None:
+    ada, _ = store.subscribe(subscriber(1), topic=request_topic(2), voter="user:1")
+    bob, _ = store.subscribe(
+        subscriber(2, address="bob@example.com"), topic=submission_topic("s2"), voter="b"
+    )
+    cy, _ = store.subscribe(
+        subscriber(3, address="cy@example.com"), topic=request_topic(9), voter="user:1"
+    )
+    added = store.copy_follows(
+        "mobile", [request_topic(2), submission_topic("s2")], request_topic(9)
+    )
+    # user:1 already followed #9 (as cy): that follow stays; bob's is new.
+    assert added == 1
+    assert {s.id for s in store.followers("mobile", [request_topic(9)])} == {cy.id, bob.id}
+    assert [s.id for s in store.followers("mobile", [request_topic(2)])] == [ada.id]
+    assert store.copy_follows("mobile", [], request_topic(9)) == 0

@@ -173,11 +173,30 @@ class EmailMixin:
                 TableName=self._table.name, Key=i.key(t.app_pk(app), _follow_sk(topic, voter))
             )
 
+    def copy_follows(self, app: str, topics: Sequence[str], to: str) -> int:
+        """Everyone following any of ``topics`` follows ``to`` too: one conditional put per
+        follow, so a voter already following ``to`` keeps that."""
+        added = 0
+        for topic in topics:
+            for voter, subscriber_id in self._following(app, topic):
+                try:
+                    self._table.put(
+                        {
+                            **i.key(t.app_pk(app), _follow_sk(to, voter)),
+                            "subscriber": i.s(subscriber_id),
+                        },
+                        condition=_NEW,
+                    )
+                except ConditionFailedError:
+                    continue
+                added += 1
+        return added
+
     def followers(self, app: str, topics: Sequence[str]) -> Sequence[Subscriber]:
         """Active subscribers following any of ``topics``, each once, suppressed ones left out."""
         ids: set[str] = set()
         for topic in topics:
-            ids.update(self._following(app, topic))
+            ids.update(subscriber_id for _, subscriber_id in self._following(app, topic))
         if not ids:
             return []
         found = self._table.batch_get([_subscriber_key(sid) for sid in sorted(ids)])
@@ -190,9 +209,11 @@ class EmailMixin:
             key=lambda s: s.id,
         )
 
-    def _following(self, app: str, topic: str) -> list[str]:
+    def _following(self, app: str, topic: str) -> list[tuple[str, str]]:
+        """``(voter, subscriber id)`` of each follow of ``topic``."""
         condition = "#pk = :pk AND begins_with(#sk, :prefix)"
-        ids: list[str] = []
+        prefix = _follow_sk(topic)
+        ids: list[tuple[str, str]] = []
         start: Item | None = None
         while True:
             params: QueryInputTypeDef = {
@@ -201,13 +222,19 @@ class EmailMixin:
                 "ExpressionAttributeNames": names(condition),
                 "ExpressionAttributeValues": {
                     ":pk": i.s(t.app_pk(app)),
-                    ":prefix": i.s(_follow_sk(topic)),
+                    ":prefix": i.s(prefix),
                 },
             }
             if start is not None:
                 params["ExclusiveStartKey"] = start
             items, start, _ = self._table.query(params)
-            ids.extend(i.required_text(item, "subscriber") for item in items)
+            ids.extend(
+                (
+                    i.required_text(item, "sk").removeprefix(prefix),
+                    i.required_text(item, "subscriber"),
+                )
+                for item in items
+            )
             if start is None:
                 return ids
 

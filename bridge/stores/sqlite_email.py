@@ -93,6 +93,20 @@ class EmailMixin(SQLiteBase):
                 (app, topic, voter),
             )
 
+    def copy_follows(self, app: str, topics: Sequence[str], to: str) -> int:
+        """Everyone following any of ``topics`` follows ``to`` too (existing follows kept)."""
+        if not topics:
+            return 0
+        marks = ", ".join("?" for _ in topics)
+        with self._write() as db:
+            cursor = db.execute(
+                "INSERT OR IGNORE INTO email_follows (app, topic, voter, subscriber)"  # noqa: S608 -- placeholders only
+                " SELECT app, ?, voter, MIN(subscriber) FROM email_follows"
+                f" WHERE app = ? AND topic IN ({marks}) GROUP BY app, voter",
+                (to, app, *topics),
+            )
+            return cursor.rowcount
+
     def followers(self, app: str, topics: Sequence[str]) -> Sequence[Subscriber]:
         """Active subscribers following any of ``topics``, each once, suppressed ones left out."""
         if not topics:

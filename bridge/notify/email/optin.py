@@ -17,6 +17,8 @@ from bridge.notify.email.model import (
     EMAIL_DESTINATION,
     Subscriber,
     new_subscriber_id,
+    request_topic,
+    submission_topic,
 )
 from bridge.notify.emit import notification_job
 from bridge.notify.events import scrub
@@ -54,7 +56,7 @@ def opt_in(
         return "unavailable"
     trusted = _address(voter.email if voter is not None else None)
     address = _address(typed) or trusted
-    if address is None:
+    if address is None or runtime.store.is_suppressed(address):
         return "unavailable"
     now = runtime.clock()
     candidate = Subscriber(
@@ -72,6 +74,18 @@ def opt_in(
     if created:
         queue_confirmation(runtime, app, subscriber, title=title, number=number)
     return "confirming"
+
+
+def duplicate_merged(
+    runtime: Runtime, app: str, duplicate: int, original: int, *, submission_id: str | None
+) -> None:
+    """A duplicate's voters moved to its original: its followers follow the original too."""
+    if not runtime.settings.notify.email.enabled:
+        return
+    topics = [request_topic(duplicate)]
+    if submission_id:
+        topics.append(submission_topic(submission_id))
+    runtime.store.copy_follows(app, topics, request_topic(original))
 
 
 def _address(value: str | None) -> str | None:
