@@ -34,6 +34,7 @@ from bridge.api.errors import register_error_handlers
 from bridge.api.request_log import install_request_log
 from bridge.inline import InlineDelivery
 from bridge.moderation import api as moderation_api
+from bridge.outbox import api as outbox_api
 from bridge.pacing import Budget, ContentPacer, Pacer, SharedPacer
 from bridge.runtime import Runtime
 from bridge.secrets import signing_key
@@ -201,6 +202,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.register_blueprint(notifications.blueprint)
     app.register_blueprint(moderation_api.moderation)
     app.register_blueprint(moderation_api.public)
+    app.register_blueprint(outbox_api.blueprint)
     app.register_blueprint(github.blueprint)
     app.register_blueprint(pages.blueprint)
     app.register_blueprint(email_links.blueprint)

@@ -88,7 +88,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _pipeline_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """``moderate``: what waits for review."""
+    """``moderate`` and ``outbox``: what waits for review or for GitHub."""
     moderate = commands.add_parser("moderate", help="the review queue: list, approve, reject")
     moderate.add_argument("action", choices=("list", "approve", "reject"))
     moderate.add_argument("ids", nargs="*", metavar="ID", help="submission ids (approve, reject)")
@@ -101,6 +101,17 @@ def _pipeline_commands(commands: argparse._SubParsersAction[argparse.ArgumentPar
     moderate.add_argument("--state", choices=("held", "rejected"), default="held", help="list")
     moderate.add_argument("--reason", help="recorded with each decision")
     moderate.add_argument("--dry-run", action="store_true", help="show what would be decided")
+    outbox = commands.add_parser("outbox", help="what waits for GitHub; retry or cancel one")
+    outbox.add_argument("action", nargs="?", choices=("list", "retry", "cancel"), default="list")
+    outbox.add_argument("id", nargs="?", metavar="ID", help="the submission (retry, cancel)")
+    outbox.add_argument(
+        "--state",
+        choices=("pending", "retrying", "held", "rejected", "dead", "cancelled"),
+        default="pending",
+    )
+    outbox.add_argument("--app", help="only this app id")
+    outbox.add_argument("--limit", type=int, default=100, help="at most this many")
+    outbox.add_argument("--reason", help="recorded with a cancel")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -170,6 +181,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             state=args.state,
             reason=args.reason,
             dry_run=args.dry_run,
+            out=sys.stdout,
+        )
+    if args.command == "outbox":
+        from bridge.outbox.commands import run_outbox
+
+        return run_outbox(
+            settings,
+            action=args.action,
+            submission_id=args.id,
+            state=args.state,
+            app_id=args.app,
+            limit=args.limit,
+            reason=args.reason,
             out=sys.stdout,
         )
     if args.command == "notifications":

@@ -86,6 +86,19 @@ def _deliver(runtime: Runtime, submission_id: str) -> Submission | None:
             next_attempt_at=runtime.clock() + timedelta(seconds=delay),
             outcome_unknown=isinstance(error, OutcomeUnknownError),
         )
+        if claimed.attempts >= runtime.settings.server.delivery_max_attempts:
+            # Kept with its last error for an operator (GET /v1/outbox?state=dead, retry).
+            from bridge.outbox.states import dead
+
+            store.change_hold(submission_id, dead)
+            log.warning(
+                "delivery of %s is dead after %d attempts: %s",
+                submission_id,
+                claimed.attempts,
+                error,
+                extra={"event": "delivery.dead", "app": app.id},
+            )
+            return store.get_submission(submission_id)
         # Come back when due (on Lambda, rather than at the next scheduled sweep).
         runtime.queue.enqueue(deliver_job(submission_id), delay_seconds=delay)
         return store.get_submission(submission_id)

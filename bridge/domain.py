@@ -50,25 +50,41 @@ class Delivery(enum.StrEnum):
     HELD = "held"
 
 
+# A submission's id (bridge.submissions.new_submission_id): 32 lowercase hex digits.
+SUBMISSION_ID_PATTERN = r"^[0-9a-f]{32}$"
+
+
+class UnknownSubmissionError(LookupError):
+    """No submission (of that app) has this id."""
+
+
+class ActionRefusedError(Exception):
+    """An operator's action does not apply to the submission as it stands."""
+
+
 class Hold(enum.StrEnum):
     """Why an undelivered submission is not being sent."""
 
     HELD = "held"  # waits for review
     REJECTED = "rejected"  # reviewed: never sent, kept
+    DEAD = "dead"  # delivery failed for delivery_max_attempts: waits for an operator's retry
+    CANCELLED = "cancelled"  # an operator took it back before it reached GitHub: kept
 
 
-class ReviewAction(enum.StrEnum):
-    """What an operator decided about a held submission."""
+class OperatorAction(enum.StrEnum):
+    """What an operator decided about a submission on its way to GitHub."""
 
     APPROVE = "approve"
     REJECT = "reject"
+    RETRY = "retry"
+    CANCEL = "cancel"
 
 
 @dataclass(frozen=True, slots=True)
 class Decision:
     """One recorded operator decision: what, when, through which route, and why."""
 
-    action: ReviewAction
+    action: OperatorAction
     at: datetime
     by: str  # "api" or "cli"
     reason: str | None = None
@@ -261,4 +277,4 @@ class Submission:
         """What the submitter is told: delivered, held (also when rejected) or queued."""
         if self.delivery is Delivery.DELIVERED:
             return Delivery.DELIVERED
-        return Delivery.QUEUED if self.hold is None else Delivery.HELD
+        return Delivery.HELD if self.hold in (Hold.HELD, Hold.REJECTED) else Delivery.QUEUED

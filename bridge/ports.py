@@ -254,6 +254,16 @@ class IndexStore(Protocol):
     ) -> SubmissionPage:
         """An app's submissions held back for ``hold``, oldest first, a page at a time."""
 
+    def sendable_submissions(
+        self, *, retrying: bool, limit: int, cursor: str | None
+    ) -> SubmissionPage:
+        """Submissions on their way to GitHub, by next attempt: never tried yet
+        (``retrying=False``) or tried and failed (``retrying=True``)."""
+
+    def outbox_depths(self, apps: Sequence[str]) -> dict[str, int]:
+        """How many undelivered submissions are in each state: ``pending``, ``retrying``
+        and, for each of ``apps``, every :class:`Hold` (operators' view; reads the backlog)."""
+
     def upsert_request(self, request: Request) -> None:
         """Insert or replace a request of the index."""
 

@@ -74,6 +74,9 @@ class ServerSettings(_Strict):
     # A delivery holds its submission this long; a worker that dies mid-delivery
     # delays that submission by as much. Longer than a few GitHub calls can take.
     delivery_lease_seconds: Annotated[int, Field(ge=2, le=3600)] = 120
+    # Failed attempts before a delivery is dead (kept, listed, retried by an operator):
+    # backoff tops out at 15 minutes, so 100 attempts is about a day of GitHub failing.
+    delivery_max_attempts: Annotated[int, Field(ge=1, le=10_000)] = 100
     # Outgoing webhooks may reach loopback and private addresses (tests, intranets).
     allow_private_webhook_targets: bool = False
     # Sendable submissions waiting for GitHub per app; beyond it submissions get 429, so a

@@ -11,8 +11,8 @@ from datetime import timedelta
 
 import pytest
 
-from bridge.domain import Decision, Delivery, Hold, ReviewAction, Submission
-from bridge.moderation.review import NotReviewableError, decide
+from bridge.domain import ActionRefusedError, Decision, Delivery, Hold, OperatorAction, Submission
+from bridge.moderation.review import decide
 from bridge.ports import IndexStore, InvalidCursorError
 from tests.store_contract import T0, request, submission
 
@@ -25,8 +25,8 @@ def held(sid: str, *, app: str = "mobile", minutes: int = 0) -> Submission:
     )
 
 
-APPROVE = decide(ReviewAction.APPROVE, at=T0 + timedelta(hours=1), by="api", reason=None)
-REJECT = decide(ReviewAction.REJECT, at=T0 + timedelta(hours=1), by="cli", reason="casino spam")
+APPROVE = decide(OperatorAction.APPROVE, at=T0 + timedelta(hours=1), by="api", reason=None)
+REJECT = decide(OperatorAction.REJECT, at=T0 + timedelta(hours=1), by="cli", reason="casino spam")
 
 
 class ReviewContract:
@@ -68,7 +68,7 @@ class ReviewContract:
         assert after.hold is None
         assert after.signals == ("honeypot", "too_fast")
         assert after.decisions == (
-            Decision(ReviewAction.APPROVE, T0 + timedelta(hours=1), "api", None),
+            Decision(OperatorAction.APPROVE, T0 + timedelta(hours=1), "api", None),
         )
         assert store.held_submissions("mobile", Hold.HELD, limit=5, cursor=None).items == []
         assert [s.id for s in store.due_submissions(now=T0 + timedelta(hours=1), limit=5)] == ["h1"]
@@ -91,18 +91,21 @@ class ReviewContract:
         approved = store.change_hold("h1", APPROVE)
         assert approved is not None
         assert approved.hold is None
-        assert [d.action for d in approved.decisions] == [ReviewAction.REJECT, ReviewAction.APPROVE]
+        assert [d.action for d in approved.decisions] == [
+            OperatorAction.REJECT,
+            OperatorAction.APPROVE,
+        ]
 
     def test_a_sendable_or_delivered_submission_is_not_reviewable(self, store: IndexStore) -> None:
         store.create_submission(submission("s1"), idempotency=None, now=T0)
-        with pytest.raises(NotReviewableError):
+        with pytest.raises(ActionRefusedError):
             store.change_hold("s1", REJECT)
-        with pytest.raises(NotReviewableError):
+        with pytest.raises(ActionRefusedError):
             store.change_hold("s1", APPROVE)
         store.create_submission(held("h1"), idempotency=None, now=T0)
         store.change_hold("h1", APPROVE)
         store.mark_delivered("h1", replace(request(1), submission_id="h1"))
-        with pytest.raises(NotReviewableError):
+        with pytest.raises(ActionRefusedError):
             store.change_hold("h1", REJECT)
         assert store.change_hold("nobody", APPROVE) is None
 

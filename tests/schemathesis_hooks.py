@@ -33,7 +33,12 @@ FORM_TITLE_QUESTION = "Idea"
 TYPEFORM_TITLE_REF = "idea"
 
 
-_HELD = {"approve": "FUZZ_APPROVE_ID", "reject": "FUZZ_REJECT_ID"}
+_IDS = {
+    "/v1/apps/{app}/moderation/{id}/approve": "FUZZ_APPROVE_ID",
+    "/v1/apps/{app}/moderation/{id}/reject": "FUZZ_REJECT_ID",
+    "/v1/outbox/{id}": "FUZZ_CANCEL_ID",
+    "/v1/outbox/{id}/retry": "FUZZ_RETRY_ID",
+}
 
 
 def wire_bytes(case: Any) -> bytes:
@@ -57,10 +62,9 @@ def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
         subscriber_id = secrets.token_hex(16)
         token = tokens.sign(SIGNING_SECRET.encode(), EMAIL_LINKS[path], subscriber_id)
         case.query = {**(case.query or {}), "token": token}
-    if path.startswith("/v1/apps/{app}/moderation/{id}/") and _positive(case):
-        # The submissions the test held for review: one to approve, one to reject.
-        action = path.rsplit("/", 1)[1]
-        case.path_parameters = {**case.path_parameters, "id": os.environ[_HELD[action]]}
+    if path in _IDS and _positive(case):
+        # Submissions the test made for these routes (held ones, a delivered one).
+        case.path_parameters = {**case.path_parameters, "id": os.environ[_IDS[path]]}
     if not _positive(case) or not isinstance(case.body, dict):
         return
     if path == "/v1/apps/{app}/google-forms" and isinstance(case.body.get("answers"), dict):

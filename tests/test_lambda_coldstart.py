@@ -45,6 +45,10 @@ HEAVY = (
     "bridge.agents",  # featurebridge mcp, and with it the MCP SDK: never the service's
     "mcp",
     "mcp_types",
+    "bridge.moderation.models",  # the review queue's models, and its rules
+    "bridge.moderation.screening",
+    "bridge.outbox.models",  # the pipeline's models and listing
+    "bridge.outbox.listing",
 )
 # Embeddings configured (vectors in the SQLite index): a listing still loads none of them.
 EMBEDDINGS = '[analysis]\nembedding_model_id = "amazon.titan-embed-text-v2:0"\n'

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bridge.cli import main
-from bridge.domain import Hold, ReviewAction, Source, Submission, SubmissionContent
+from bridge.domain import Hold, OperatorAction, Source, Submission, SubmissionContent
 from bridge.stores.sqlite import SQLiteStore
 from bridge.timeutil import utcnow
 
@@ -71,7 +71,7 @@ def test_approve_by_id_records_the_cli_and_the_reason(
     assert approved is not None
     assert approved.hold is None
     assert [(d.action, d.by, d.reason) for d in approved.decisions] == [
-        (ReviewAction.APPROVE, "cli", "fine")
+        (OperatorAction.APPROVE, "cli", "fine")
     ]
     assert approved.may_be_sent
     assert main(["moderate", "approve", sid, "--app", "demo"]) == 0  # a repeat

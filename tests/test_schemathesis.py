@@ -132,16 +132,18 @@ def test_schemathesis_finds_nothing_and_reaches_every_operation(
         )
         try:
             # Requests 1-3 exist on GitHub and in the index before the run.
+            delivered = []
             for title in ("Dark mode", "Offline sync", "Export to CSV"):
-                status, _ = http("POST", f"{base}/v1/apps/mobile/requests", {"title": title})
+                status, answer = http("POST", f"{base}/v1/apps/mobile/requests", {"title": title})
                 assert status in (201, 202)
+                delivered.append(answer["id"])
             assert wait_for(
                 lambda: len(http("GET", f"{base}/v1/apps/mobile/requests")[1]["items"]) == 3
             )
-            # Two submissions held for review (the honeypot of a widget's post), one for
-            # the approve route's cases and one for the reject route's.
+            # Submissions held for review (the honeypot of a widget's post): one for the
+            # approve route's cases, one for the reject route's, one for the outbox's cancel.
             held = []
-            for title in ("Held to approve", "Held to reject"):
+            for title in ("Held to approve", "Held to reject", "Held to cancel"):
                 status, answer = http(
                     "POST",
                     f"{base}/v1/apps/mobile/requests",
@@ -178,6 +180,8 @@ def test_schemathesis_finds_nothing_and_reaches_every_operation(
                     SCHEMATHESIS_HOOKS="tests.schemathesis_hooks",
                     FUZZ_APPROVE_ID=held[0],
                     FUZZ_REJECT_ID=held[1],
+                    FUZZ_CANCEL_ID=held[2],
+                    FUZZ_RETRY_ID=delivered[0],
                     PYTHONPATH=str(Path(__file__).parent.parent),
                 ),
                 capture_output=True,

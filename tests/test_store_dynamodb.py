@@ -26,6 +26,7 @@ from bridge.stores.dynamodb_table import (
     ordered_float,
     ordered_int,
 )
+from tests.outbox_contract import OutboxContract
 from tests.review_contract import ReviewContract
 from tests.store_contract import T0, StoreContract, claim, request, submission
 
@@ -65,7 +66,7 @@ def atomic(client: DynamoDBClient) -> DynamoDBClient:
     return cast("DynamoDBClient", AtomicCalls(client))
 
 
-class TestDynamoDBStore(StoreContract, ReviewContract):
+class TestDynamoDBStore(StoreContract, ReviewContract, OutboxContract):
     @pytest.fixture
     def store(
         self,

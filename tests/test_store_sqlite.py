@@ -14,11 +14,12 @@ from bridge.domain import Source
 from bridge.ports import DELIVERY_TTL, GitHubChanges, StoreError
 from bridge.stores import StoreUrlError, open_store
 from bridge.stores.sqlite import MIGRATIONS, SQLiteStore
+from tests.outbox_contract import OutboxContract
 from tests.review_contract import ReviewContract
 from tests.store_contract import T0, StoreContract, claim, request, submission
 
 
-class TestSQLiteStore(StoreContract, ReviewContract):
+class TestSQLiteStore(StoreContract, ReviewContract, OutboxContract):
     @pytest.fixture
     def store(self, tmp_path: Path) -> SQLiteStore:
         return SQLiteStore(tmp_path / "index.db")

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 
 from flask import Flask, Response, jsonify
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
+from bridge.domain import ActionRefusedError, UnknownSubmissionError
 from bridge.ports import StoreError
 
 log = logging.getLogger(__name__)
@@ -56,6 +58,17 @@ def fields_of(error: ValidationError, *, prefix: str = "") -> dict[str, str]:
         path = ".".join(str(part) for part in problem["loc"]) or "body"
         fields.setdefault(prefix + path, problem["msg"])
     return fields
+
+
+@contextmanager
+def refusals(not_found: str) -> Iterator[None]:
+    """An operator's action refused by the domain, as the API says it: 404 or 409."""
+    try:
+        yield
+    except UnknownSubmissionError as error:
+        raise ApiError("not_found", not_found) from error
+    except ActionRefusedError as error:
+        raise ApiError("conflict", str(error)) from error
 
 
 def error_response(error: ApiError) -> Response:

@@ -40,14 +40,15 @@ from bridge.api.write_models import (
     VoteIn,
     VoteOut,
 )
+from bridge.domain import SUBMISSION_ID_PATTERN
 from bridge.moderation.models import (
-    SUBMISSION_ID_PATTERN,
     DecisionIn,
     FormTokenOut,
     ReviewItemOut,
     ReviewListOut,
     ReviewParams,
 )
+from bridge.outbox.models import CancelIn, OutboxItemOut, OutboxListOut, OutboxParams
 from bridge.untrusted import INT64_MAX, NOT_BLANK
 from bridge.voters import ANONYMOUS_ID_PATTERN
 
@@ -388,6 +389,45 @@ OPERATIONS: tuple[Operation, ...] = (
                 "a submission that was never held or is already approved.",
             ),
         )
+    ),
+    Operation(
+        "get",
+        "/v1/outbox",
+        "The delivery pipeline: what waits for GitHub, and why (operator)",
+        {200: OutboxListOut},
+        query=OutboxParams,
+        tags=("ops",),
+        description="Submissions not on GitHub in one state, with their attempts, next "
+        "attempt and last error; never their text, email or name. Pending and retrying "
+        "ones by next attempt, the others app by app, oldest first.",
+        operator=True,
+        errors=(400, 401, 404, 503),
+    ),
+    Operation(
+        "post",
+        "/v1/outbox/{id}/retry",
+        "Retry a dead delivery now (operator)",
+        {200: OutboxItemOut},
+        tags=("ops",),
+        description="A dead delivery (or one backing off) is due now and delivered as usual,"
+        " exactly once. 409 for a held, rejected or cancelled submission; a delivered one is"
+        " answered as it is.",
+        operator=True,
+        errors=(401, 404, 409, 503),
+    ),
+    Operation(
+        "delete",
+        "/v1/outbox/{id}",
+        "Cancel a submission that has not reached GitHub (operator)",
+        {200: OutboxItemOut},
+        body=CancelIn,
+        body_media=("application/json",),
+        body_required=False,
+        tags=("ops",),
+        description="Kept and marked cancelled, never sent; a repeat changes nothing. 409 once"
+        " it is on GitHub, or while an attempt may have created its issue.",
+        operator=True,
+        errors=(*_BODY_ERRORS, 401, 404, 409, 503),
     ),
     Operation(
         "get", "/healthz", "Each dependency's state", {200: Health, 503: Health}, tags=("ops",)

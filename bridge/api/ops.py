@@ -21,7 +21,11 @@ class Health(BaseModel):
     status: str = Field(description="ok, degraded (works, something waits) or down")
     index: dict[str, object]
     github: dict[str, object]
-    queue: dict[str, object]
+    queue: dict[str, object] = Field(
+        description="jobs waiting, submissions waiting for GitHub and the oldest one's age;"
+        " with the operator token also submissions_by_state (pending, retrying, held,"
+        " rejected, dead, cancelled)"
+    )
     analysis: dict[str, object] = Field(
         description="on or off; today's (UTC) tokens (analyses and embeddings) against the"
         " daily budget; failed analyses"
@@ -70,6 +74,10 @@ def healthz() -> tuple[Response, int]:
             if stats.oldest_created_at
             else None
         )
+        if operator:
+            # The whole pipeline by state (reads the backlog: the operator's view only).
+            apps = [app.id for app in rt.settings.apps]
+            queue["submissions_by_state"] = rt.store.outbox_depths(apps)
     except StoreError as error:
         index = {"ok": False, "detail": str(error) if operator else PUBLIC_INDEX_DOWN}
     tracker = rt.tracker.health()

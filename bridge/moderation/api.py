@@ -11,31 +11,24 @@ from bridge.api.access import app_or_404, limit_reads, require_operator, runtime
 from bridge.api.body import read_body
 from bridge.api.cors import install_cors
 from bridge.api.cursor import decode_cursor, encode_cursor
-from bridge.api.errors import ApiError, fields_of
-from bridge.domain import Hold, ReviewAction
-from bridge.moderation import form_token
-from bridge.moderation.decisions import SubmissionNotFoundError, apply_decision
-from bridge.moderation.models import (
-    SUBMISSION_ID_PATTERN,
-    DecisionIn,
-    FormTokenOut,
-    ReviewListOut,
-    ReviewParams,
-    review_item,
-)
-from bridge.moderation.review import NotReviewableError
+from bridge.api.errors import ApiError, fields_of, refusals
+from bridge.domain import SUBMISSION_ID_PATTERN, Hold, OperatorAction
 from bridge.ports import InvalidCursorError
 
+# The routes' models and rules load with their first call: a cold start answering
+# another route builds none of them.
 moderation = Blueprint("moderation", __name__)
 public = Blueprint("moderation_public", __name__)
 install_cors(public)
 
-_SUBMISSION_ID = re.compile(SUBMISSION_ID_PATTERN)
+SUBMISSION_ID = re.compile(SUBMISSION_ID_PATTERN)
 
 
 @moderation.get("/v1/apps/<app_id>/moderation")
 def review_queue(app_id: str) -> Response:
     """Submissions held for review (or rejected), oldest first, with their signals."""
+    from bridge.moderation.models import ReviewListOut, ReviewParams, review_item
+
     require_operator()
     app = app_or_404(app_id)
     try:
@@ -59,10 +52,13 @@ def review_queue(app_id: str) -> Response:
     return jsonify(body.model_dump(mode="json"))
 
 
-def _decide(app_id: str, submission_id: str, action: ReviewAction) -> Response:
+def _decide(app_id: str, submission_id: str, action: OperatorAction) -> Response:
+    from bridge.moderation.decisions import apply_decision
+    from bridge.moderation.models import DecisionIn, review_item
+
     require_operator()
     app = app_or_404(app_id)
-    if not _SUBMISSION_ID.match(submission_id):
+    if not SUBMISSION_ID.match(submission_id):
         raise ApiError("not_found", f"no submission {submission_id!r} in app {app.id!r}")
     raw = read_body(allow_form=False) if request.content_length or request.mimetype else {}
     try:
@@ -71,32 +67,31 @@ def _decide(app_id: str, submission_id: str, action: ReviewAction) -> Response:
         raise ApiError(
             "validation_failed", "the request has invalid fields", fields=fields_of(error)
         ) from error
-    try:
+    with refusals(f"no submission {submission_id!r} in app {app.id!r}"):
         after = apply_decision(
             runtime(), app.id, submission_id, action, by="api", reason=decision.reason or None
         )
-    except SubmissionNotFoundError as error:
-        raise ApiError("not_found", f"no submission {submission_id!r} in app {app.id!r}") from error
-    except NotReviewableError as error:
-        raise ApiError("conflict", str(error)) from error
     return jsonify(review_item(after).model_dump(mode="json"))
 
 
 @moderation.post("/v1/apps/<app_id>/moderation/<submission_id>/approve")
 def approve(app_id: str, submission_id: str) -> Response:
     """Approve a held submission: it is delivered as usual (once); a repeat changes nothing."""
-    return _decide(app_id, submission_id, ReviewAction.APPROVE)
+    return _decide(app_id, submission_id, OperatorAction.APPROVE)
 
 
 @moderation.post("/v1/apps/<app_id>/moderation/<submission_id>/reject")
 def reject(app_id: str, submission_id: str) -> Response:
     """Reject a held submission: kept, marked rejected, never sent; a repeat changes nothing."""
-    return _decide(app_id, submission_id, ReviewAction.REJECT)
+    return _decide(app_id, submission_id, OperatorAction.REJECT)
 
 
 @public.get("/v1/apps/<app_id>/form-token")
 def issue_form_token(app_id: str) -> Response:
     """A signed render time for the widget (the hosted form has one in its page)."""
+    from bridge.moderation import form_token
+    from bridge.moderation.models import FormTokenOut
+
     # Any app's widget may submit, public or not, so any app's may have a token.
     app = app_or_404(app_id)
     limit_reads(app)

@@ -7,9 +7,14 @@ from collections.abc import Iterator, Sequence
 from typing import TextIO
 
 from bridge.commands import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
-from bridge.domain import Hold, ReviewAction, Submission
-from bridge.moderation.decisions import SubmissionNotFoundError, apply_decision
-from bridge.moderation.review import NotReviewableError
+from bridge.domain import (
+    ActionRefusedError,
+    Hold,
+    OperatorAction,
+    Submission,
+    UnknownSubmissionError,
+)
+from bridge.moderation.decisions import apply_decision
 from bridge.runtime import Runtime
 from bridge.settings import Settings
 from bridge.timeutil import to_iso
@@ -88,13 +93,13 @@ def run_moderate(
     for submission_id in chosen:
         try:
             after = apply_decision(
-                runtime, app_id, submission_id, ReviewAction(verb), by="cli", reason=reason
+                runtime, app_id, submission_id, OperatorAction(verb), by="cli", reason=reason
             )
-        except SubmissionNotFoundError:
+        except UnknownSubmissionError:
             print(f"{submission_id}: no such submission in {app_id}", file=out)
             status = EXIT_PROBLEMS
             continue
-        except NotReviewableError as error:
+        except ActionRefusedError as error:
             print(f"{submission_id}: {error}", file=out)
             status = EXIT_PROBLEMS
             continue

@@ -4,22 +4,18 @@ from __future__ import annotations
 
 import logging
 
-from bridge.domain import ReviewAction, Submission
+from bridge.domain import OperatorAction, Submission, UnknownSubmissionError
 from bridge.moderation.review import decide
 from bridge.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
 
-class SubmissionNotFoundError(LookupError):
-    """No submission of that app has this id."""
-
-
 def apply_decision(
     runtime: Runtime,
     app: str,
     submission_id: str,
-    action: ReviewAction,
+    action: OperatorAction,
     *,
     by: str,
     reason: str | None = None,
@@ -28,7 +24,7 @@ def apply_decision(
 
     An approval enqueues its delivery (exactly one issue: delivery is idempotent
     by submission id); a repeat changes nothing and enqueues nothing. Raises
-    SubmissionNotFoundError, or NotReviewableError for one that was never held.
+    UnknownSubmissionError, or ActionRefusedError for one that was never held.
     """
     change = decide(action, at=runtime.clock(), by=by, reason=reason)
     changed = False
@@ -36,22 +32,22 @@ def apply_decision(
     def within_app(submission: Submission) -> Submission | None:
         nonlocal changed
         if submission.app != app:
-            raise SubmissionNotFoundError(submission_id)
+            raise UnknownSubmissionError(submission_id)
         answer = change(submission)
         changed = answer is not None
         return answer
 
     after = runtime.store.change_hold(submission_id, within_app)
     if after is None:
-        raise SubmissionNotFoundError(submission_id)
+        raise UnknownSubmissionError(submission_id)
     if changed:
         log.info(
             "submission %s %s",
             submission_id,
-            "approved" if action is ReviewAction.APPROVE else "rejected",
+            "approved" if action is OperatorAction.APPROVE else "rejected",
             extra={"event": f"moderation.{action.value}", "app": app, "by": by},
         )
-        if action is ReviewAction.APPROVE:
+        if action is OperatorAction.APPROVE:
             from bridge.delivery import deliver_job
 
             runtime.queue.enqueue(deliver_job(submission_id))

@@ -10,7 +10,6 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from bridge.domain import Hold, Source, Submission
 
 ReviewState = Literal["held", "rejected"]
-SUBMISSION_ID_PATTERN = r"^[0-9a-f]{32}$"
 
 
 class ReviewParams(BaseModel):
@@ -38,9 +37,9 @@ class DecisionIn(BaseModel):
 class DecisionOut(BaseModel):
     """One recorded decision."""
 
-    action: Literal["approve", "reject"]
+    action: Literal["approve", "reject", "retry", "cancel"]
     at: datetime
-    by: str = Field(description="api or cli: which operator action made it")
+    by: str = Field(description="api or cli: which operator action made it (delivery: dead)")
     reason: str | None
 
 
@@ -50,7 +49,7 @@ class ReviewItemOut(BaseModel):
     id: str = Field(description="the submission id")
     app: str
     state: Literal["held", "rejected", "approved"] = Field(
-        description="approved ones are on their way to GitHub (or there)"
+        description="approved ones are on their way to GitHub (or there; the outbox says)"
     )
     source: Source
     title: str
@@ -96,9 +95,14 @@ def review_item(submission: Submission) -> ReviewItemOut:
         description=submission.content.description,
         created_at=submission.created_at,
         signals=list(submission.signals),
-        decisions=[
-            DecisionOut(action=d.action.value, at=d.at, by=d.by, reason=d.reason)
-            for d in submission.decisions
-        ],
+        decisions=decisions_out(submission),
         number=submission.number,
     )
+
+
+def decisions_out(submission: Submission) -> list[DecisionOut]:
+    """Every operator decision on a submission, oldest first."""
+    return [
+        DecisionOut(action=d.action.value, at=d.at, by=d.by, reason=d.reason)
+        for d in submission.decisions
+    ]

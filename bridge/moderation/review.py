@@ -5,15 +5,11 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from bridge.domain import Decision, Hold, ReviewAction, Submission
+from bridge.domain import ActionRefusedError, Decision, Hold, OperatorAction, Submission
 from bridge.ports import HoldChange
 
 
-class NotReviewableError(Exception):
-    """The submission is not waiting for review (delivered, or sendable all along)."""
-
-
-def decide(action: ReviewAction, *, at: datetime, by: str, reason: str | None) -> HoldChange:
+def decide(action: OperatorAction, *, at: datetime, by: str, reason: str | None) -> HoldChange:
     """The change an action makes: approve lifts the hold (due now), reject marks it.
 
     A repeat changes nothing: approving an approved or delivered submission, or
@@ -23,18 +19,22 @@ def decide(action: ReviewAction, *, at: datetime, by: str, reason: str | None) -
     """
 
     def change(submission: Submission) -> Submission | None:
-        approved = any(d.action is ReviewAction.APPROVE for d in submission.decisions)
-        if action is ReviewAction.APPROVE:
+        if submission.hold in (Hold.DEAD, Hold.CANCELLED):
+            raise ActionRefusedError(
+                f"this submission is {submission.hold.value}: see it in the outbox"
+            )
+        approved = any(d.action is OperatorAction.APPROVE for d in submission.decisions)
+        if action is OperatorAction.APPROVE:
             if submission.hold is None and (approved or not submission.may_be_sent):
                 return None  # approved before, or delivered: nothing more to do
             if submission.hold is None:
-                raise NotReviewableError("this submission was never held for review")
+                raise ActionRefusedError("this submission was never held for review")
             target = None
         else:
             if submission.hold is Hold.REJECTED:
                 return None
             if submission.hold is None:
-                raise NotReviewableError(
+                raise ActionRefusedError(
                     "only a held submission can be rejected: this one is "
                     + ("approved" if approved else "on its way to GitHub")
                 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bridge.domain import Decision, ReviewAction, SubmissionContent
+from bridge.domain import Decision, OperatorAction, SubmissionContent
 from bridge.ports import InvalidCursorError
 from bridge.timeutil import parse_iso, to_sortable
 from bridge.untrusted import is_int64, loads
@@ -62,7 +62,10 @@ def moderation_from_json(text: str | None) -> tuple[tuple[str, ...], tuple[Decis
     raw: dict[str, Any] = json.loads(text)
     decisions = tuple(
         Decision(
-            action=ReviewAction(d["action"]), at=parse_iso(d["at"]), by=d["by"], reason=d["reason"]
+            action=OperatorAction(d["action"]),
+            at=parse_iso(d["at"]),
+            by=d["by"],
+            reason=d["reason"],
         )
         for d in raw["decisions"]
     )
@@ -99,3 +102,19 @@ def review_position(cursor: str) -> tuple[str, str]:
     if tag != "held" or not isinstance(created_at, str) or not isinstance(submission_id, str):
         raise InvalidCursorError("cursor is not a position of this listing")
     return created_at, submission_id
+
+
+def sendable_cursor(next_attempt_key: str, submission_id: str) -> str:
+    """The opaque position after one sendable submission in next-attempt order."""
+    return json.dumps(["sendable", next_attempt_key, submission_id])
+
+
+def sendable_position(cursor: str) -> tuple[str, str]:
+    """The inverse of :func:`sendable_cursor`; InvalidCursorError for anything else."""
+    try:
+        tag, key, submission_id = loads(cursor)
+    except (ValueError, TypeError) as error:
+        raise InvalidCursorError("cursor is not a position of this listing") from error
+    if tag != "sendable" or not isinstance(key, str) or not isinstance(submission_id, str):
+        raise InvalidCursorError("cursor is not a position of this listing")
+    return key, submission_id

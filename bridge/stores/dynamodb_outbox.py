@@ -27,7 +27,13 @@ from bridge.ports import (
 )
 from bridge.stores import dynamodb_items as i
 from bridge.stores import dynamodb_table as t
-from bridge.stores.codec import moderation_to_json, review_cursor, review_position
+from bridge.stores.codec import (
+    moderation_to_json,
+    review_cursor,
+    review_position,
+    sendable_cursor,
+    sendable_position,
+)
 from bridge.stores.dynamodb_client import (
     ConditionFailedError,
     Table,
@@ -377,13 +383,16 @@ class OutboxMixin:
             next_attempt_at = changed.next_attempt_at or changed.created_at
             values: Item = {
                 ":false": i.flag(False),
+                ":in_flight_was": i.flag(current.outcome_unknown),
                 ":due_pk": i.s(due_pk),
                 ":due_key": i.s(due_key),
                 ":next": i.s(to_sortable(next_attempt_at)),
             }
             sets = ["#due_pk = :due_pk", "#due_key = :due_key", "#next_attempt_at = :next"]
             removes: list[str] = []
-            conditions = [_UNDELIVERED]
+            # Unchanged since read, in flight included: a delivery that claimed it since
+            # (setting in_flight) wins, and the change is decided again.
+            conditions = [_UNDELIVERED, "#in_flight = :in_flight_was"]
             for attribute, new, old in (
                 ("hold", changed.hold.value if changed.hold else None, i.text(item, "hold")),
                 (
@@ -447,6 +456,80 @@ class OutboxMixin:
             return SubmissionPage(items=items, next_cursor=None)
         created_at, last_id = i.required_text(entries[limit - 1], "due_key").rsplit("#", 1)
         return SubmissionPage(items=items, next_cursor=review_cursor(created_at, last_id))
+
+    def sendable_submissions(
+        self, *, retrying: bool, limit: int, cursor: str | None
+    ) -> SubmissionPage:
+        """The outbox partition of the ``due`` index in order, then the submissions it names
+        (their attempts are not in the index), a page of ``limit`` of the asked kind."""
+        after = "#".join(sendable_position(cursor)) if cursor else None
+        found: list[Submission] = []
+        start: Item | None = None
+        condition = "#due_pk = :outbox" + (" AND #due_key > :after" if after else "")
+        values: Item = {":outbox": i.s(t.DUE_PARTITION)}
+        if after:
+            values[":after"] = i.s(after)
+        while len(found) <= limit:
+            params: QueryInputTypeDef = {
+                "TableName": self._table.name,
+                "IndexName": t.DUE_INDEX,
+                "KeyConditionExpression": condition,
+                "ExpressionAttributeNames": names(condition),
+                "ExpressionAttributeValues": values,
+                "Limit": 100,
+            }
+            if start is not None:
+                params["ExclusiveStartKey"] = start
+            entries, start, _ = self._table.query(params)
+            keys = [i.key(i.required_text(it, "pk"), t.SUBMISSION_SK) for it in entries]
+            items = self._table.batch_get(keys)
+            for k in keys:
+                item = items.get((i.required_text(k, "pk"), t.SUBMISSION_SK))
+                if item is None or "hold" in item or i.boolean(item, "delivered"):
+                    continue
+                submission = i.submission_of(item)
+                if (submission.attempts > 0) is retrying:
+                    found.append(submission)
+            if start is None:
+                break
+        if len(found) <= limit:
+            return SubmissionPage(items=found, next_cursor=None)
+        last = found[limit - 1]
+        next_attempt = last.next_attempt_at or last.created_at
+        due_time, _ = t.due_key(next_attempt, last.id).rsplit("#", 1)
+        return SubmissionPage(items=found[:limit], next_cursor=sendable_cursor(due_time, last.id))
+
+    def outbox_depths(self, apps: Sequence[str]) -> dict[str, int]:
+        """The keys of each app's hold partitions, and the outbox's submissions read for their
+        attempts (the index does not carry them): cost grows with the backlog."""
+        depths = {"pending": 0, "retrying": 0}
+        for hold in Hold:
+            depths[hold.value] = 0
+            for app in apps:
+                condition = "#due_pk = :held"
+                start: Item | None = None
+                while True:
+                    params: QueryInputTypeDef = {
+                        "TableName": self._table.name,
+                        "IndexName": t.DUE_INDEX,
+                        "KeyConditionExpression": condition,
+                        "ProjectionExpression": "#pk",
+                        "ExpressionAttributeNames": names(condition, "#pk"),
+                        "ExpressionAttributeValues": {":held": i.s(t.hold_partition(hold, app))},
+                    }
+                    if start is not None:
+                        params["ExclusiveStartKey"] = start
+                    entries, start, _ = self._table.query(params)
+                    depths[hold.value] += len(entries)
+                    if start is None:
+                        break
+        keys = [
+            i.key(i.required_text(it, "pk"), t.SUBMISSION_SK)
+            for it in self._outbox_keys(projection="#pk")
+        ]
+        for item in self._table.batch_get(keys).values():
+            depths["retrying" if (i.number(item, "attempts") or 0) > 0 else "pending"] += 1
+        return depths
 
     def outbox_stats(self) -> OutboxStats:
         """How many submissions wait, and the oldest one's creation time.

@@ -24,9 +24,9 @@ Global secondary indexes (all sparse: only items carrying the key attributes):
 * ``status_top``, ``status_new``, ``status_trending``: partition ``status_pk``
   (``APP#<app>#STATUS#<status>``), same sort keys; listings with ``?status=``.
 * ``due``: partition ``due_pk`` (the constant ``OUTBOX``, present only while a
-  submission is undelivered and sendable; ``HELD#<app>`` or ``REJECTED#<app>``
-  while moderation holds it back), sort ``due_key`` (``<next_attempt_at>#<id>``;
-  ``<created_at>#<id>`` while held, so review lists the oldest first);
+  submission is undelivered and sendable; ``HELD#<app>``, ``REJECTED#<app>``,
+  ``DEAD#<app>`` or ``CANCELLED#<app>`` while it is held back), sort ``due_key``
+  (``<next_attempt_at>#<id>``; ``<created_at>#<id>`` while held, oldest first);
   projects only ``lease_until`` and ``created_at``, so the outbox's large
   content is never copied into it.
 * ``tally``: partition ``tally_due_pk`` (the constant ``TALLY``, present only

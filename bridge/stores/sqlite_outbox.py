@@ -11,6 +11,7 @@ from bridge.ports import (
     HoldChange,
     IdempotencyClaim,
     IdempotencyConflictError,
+    InvalidCursorError,
     OutboxStats,
     SubmissionPage,
 )
@@ -19,6 +20,8 @@ from bridge.stores.codec import (
     moderation_to_json,
     review_cursor,
     review_position,
+    sendable_cursor,
+    sendable_position,
 )
 from bridge.stores.sqlite_base import SQLiteBase
 from bridge.stores.sqlite_rows import submission_of_row
@@ -213,3 +216,42 @@ class OutboxMixin(SQLiteBase):
             items=items,
             next_cursor=review_cursor(last["created_at"], last["id"]) if last else None,
         )
+
+    def sendable_submissions(
+        self, *, retrying: bool, limit: int, cursor: str | None
+    ) -> SubmissionPage:
+        """By next attempt (the ``submissions_due`` index), then id."""
+        after_time, after_id = -1.0, ""
+        if cursor:
+            key, after_id = sendable_position(cursor)
+            try:
+                after_time = float(key)
+            except ValueError as error:
+                raise InvalidCursorError("cursor is not a position of this listing") from error
+        rows = self._read(
+            "SELECT * FROM submissions WHERE delivered = 0 AND hold IS NULL"
+            " AND (attempts > 0) = ? AND (next_attempt_at, id) > (?, ?)"
+            " ORDER BY next_attempt_at, id LIMIT ?",
+            (int(retrying), after_time, after_id, limit + 1),
+        )
+        items = [submission_of_row(row) for row in rows[:limit]]
+        if len(rows) <= limit:
+            return SubmissionPage(items=items, next_cursor=None)
+        last = rows[limit - 1]
+        return SubmissionPage(
+            items=items, next_cursor=sendable_cursor(repr(last["next_attempt_at"]), last["id"])
+        )
+
+    def outbox_depths(self, apps: Sequence[str]) -> dict[str, int]:
+        """One grouped count over the undelivered submissions."""
+        depths = {"pending": 0, "retrying": 0} | {hold.value: 0 for hold in Hold}
+        rows = self._read(
+            "SELECT app, hold, attempts > 0 AS tried, COUNT(*) AS n FROM submissions"
+            " WHERE delivered = 0 GROUP BY app, hold, tried"
+        )
+        for row in rows:
+            if row["hold"] is None:
+                depths["retrying" if row["tried"] else "pending"] += row["n"]
+            elif row["app"] in apps:
+                depths[row["hold"]] += row["n"]
+        return depths
