@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import random
 from pathlib import Path
 
@@ -89,3 +90,32 @@ def test_forget_reads_past_the_vectors(tmp_path: Path) -> None:
     report = store.forget_person("ada@example.com")
     assert report is not None
     assert [n.number for n in index.nearest("mobile", [1, 0, 0, 0, 0, 0, 0, 0], limit=1)] == [1]
+
+
+def test_numpy_loads_with_one_blas_thread_unless_the_operator_says_otherwise(
+    tmp_path: Path,
+) -> None:
+    import subprocess
+    import sys
+
+    probe = (
+        "import os\n"
+        "from bridge.embeddings.sqlite import _numpy\n"
+        "_numpy()\n"
+        "print(os.environ['OPENBLAS_NUM_THREADS'])\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+
+    def run(extra: dict[str, str]) -> str:
+        done = subprocess.run(
+            [sys.executable, "-c", probe],
+            env={**env, **extra},
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=tmp_path,
+        )
+        return done.stdout.strip()
+
+    assert run({}) == "1"
+    assert run({"OPENBLAS_NUM_THREADS": "4"}) == "4"

@@ -16,6 +16,7 @@ the store's: a bridge without embeddings never has them.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Sequence
@@ -37,6 +38,10 @@ _FLOAT32 = "<f4"
 
 
 def _numpy() -> Any:
+    # One BLAS thread: the product of one query with the app's matrix is a few ms, and
+    # OpenBLAS's threads made it 5-6x slower on a busy 2-core machine (bench/similar.py).
+    # Read by OpenBLAS when numpy first loads; an operator's own setting wins.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     try:
         import numpy
     except ImportError as error:  # pragma: no cover - installed with the extra
