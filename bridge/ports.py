@@ -446,6 +446,11 @@ class IndexStore(Protocol):
     def unfollow(self, app: str, topic: str, voter: str) -> None:
         """``voter`` no longer follows ``topic`` (an unvote)."""
 
+    def drop_ended_subscriptions(self, *, before: datetime) -> int:
+        """Erase the subscribers whose subscription ended (unsubscribed), and those never
+        confirmed that were made before ``before``, with what they follow; how many.
+        Live subscriptions keep their addresses (``retain_personal_days``)."""
+
     def copy_follows(self, app: str, topics: Sequence[str], to: str) -> int:
         """Make everyone following any of ``topics`` follow ``to`` too (a duplicate's
         followers and its original); a voter already following ``to`` keeps that.

@@ -144,3 +144,33 @@ def test_a_duplicates_followers_follow_its_original(store: IndexStore) -> None:
     assert {s.id for s in store.followers("mobile", [request_topic(9)])} == {cy.id, bob.id}
     assert [s.id for s in store.followers("mobile", [request_topic(2)])] == [ada.id]
     assert store.copy_follows("mobile", [], request_topic(9)) == 0
+
+
+def test_ended_subscriptions_go_and_live_ones_stay(store: IndexStore) -> None:
+    from datetime import timedelta
+
+    live, _ = store.subscribe(subscriber(1), topic=request_topic(1), voter="user:1")
+    ended, _ = store.subscribe(
+        subscriber(2, address="bob@example.com"), topic=request_topic(1), voter="user:2"
+    )
+    store.unsubscribe(ended.id)
+    unconfirmed, _ = store.subscribe(
+        subscriber(3, address="cy@example.com", confirmed=False),
+        topic=request_topic(1),
+        voter="anon:c",
+    )
+    # An unconfirmed address still within the retention period stays (it may be confirmed).
+    assert store.drop_ended_subscriptions(before=T0) == 1
+    assert store.get_subscriber(ended.id) is None
+    assert store.get_subscriber(unconfirmed.id) is not None
+    assert store.drop_ended_subscriptions(before=T0 + timedelta(days=1)) == 1
+    assert store.get_subscriber(unconfirmed.id) is None
+    assert store.get_subscriber(live.id) == live
+    assert [s.id for s in store.followers("mobile", [request_topic(1)])] == [live.id]
+    # The address may subscribe again, as anyone new would.
+    again, created = store.subscribe(
+        subscriber(4, address="bob@example.com"), topic=request_topic(2), voter="user:2"
+    )
+    assert created
+    assert again.active
+    assert store.drop_ended_subscriptions(before=T0 + timedelta(days=1)) == 0

@@ -11,6 +11,7 @@ import pytest
 from bridge.app import build_runtime
 from bridge.domain import Source, Submission, SubmissionContent
 from bridge.jobs import run_job
+from bridge.notify.email.model import Subscriber, request_topic
 from bridge.privacy.retention import due_on_schedule, retention_job
 from bridge.settings import Settings
 from bridge.stores.sqlite import SQLiteStore
@@ -45,12 +46,30 @@ def test_the_job_drops_what_is_older_than_the_retention(
     for sid, age in (("old", 31), ("new", 29)):
         made = _submission(sid, clock() - timedelta(days=age))
         store.create_submission(made, idempotency=None, now=clock())
+    subscribed = [
+        store.subscribe(
+            Subscriber(
+                id=f"{n:032x}",
+                app="mobile",
+                address=address,
+                confirmed=True,
+                created_at=clock() - timedelta(days=400),
+            ),
+            topic=request_topic(1),
+            voter=f"user:{n}",
+        )[0]
+        for n, address in enumerate(("zoe@example.com", "yan@example.com"))
+    ]
+    store.unsubscribe(subscribed[1].id)
     run_job(rt, retention_job())
     old, new = store.get_submission("old"), store.get_submission("new")
     assert old is not None
     assert new is not None
     assert (old.content.email is None) is dropped
     assert new.content.email == "zoe@example.com"
+    # A live subscription keeps its address however old; an ended one goes with the rest.
+    assert store.get_subscriber(subscribed[0].id) == subscribed[0]
+    assert (store.get_subscriber(subscribed[1].id) is None) is dropped
 
 
 @pytest.mark.parametrize(

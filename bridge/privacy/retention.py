@@ -1,4 +1,5 @@
-"""``[server] retain_personal_days``: submitters' emails and names dropped after that long.
+"""``[server] retain_personal_days``: submitters' emails and names dropped after that long,
+and email subscribers' addresses once their subscription ends.
 
 A job (``serve`` runs it every few hours, the Lambda schedule once a day) asks
 the store to drop the email and name of every submission older than the
@@ -31,12 +32,17 @@ def drop_expired_personal_data(runtime: Runtime, _: dict[str, Any]) -> None:
     days = runtime.settings.server.retain_personal_days
     if days is None:
         return
-    dropped = runtime.store.drop_personal_data(before=runtime.clock() - timedelta(days=days))
+    before = runtime.clock() - timedelta(days=days)
+    dropped = runtime.store.drop_personal_data(before=before)
+    # Email subscribers keep their address while subscribed; it goes when that ends.
+    ended = runtime.store.drop_ended_subscriptions(before=before)
     log.info(
-        "dropped the email and name of %d submission(s) older than %d days",
+        "dropped the email and name of %d submission(s) older than %d days and %d ended"
+        " email subscription(s)",
         dropped,
         days,
-        extra={"event": "retention", "dropped": dropped},
+        ended,
+        extra={"event": "retention", "dropped": dropped, "subscriptions": ended},
     )
 
 

@@ -173,6 +173,29 @@ class EmailMixin:
                 TableName=self._table.name, Key=i.key(t.app_pk(app), _follow_sk(topic, voter))
             )
 
+    def drop_ended_subscriptions(self, *, before: datetime) -> int:
+        """A scan for ended subscribers; each goes with its app's address item in one
+        transaction. Follows that name a gone subscriber are left: ``followers`` skips them,
+        and they hold no address."""
+        dropped = 0
+        for item in self._table.scan_all():
+            if i.text(item, "sk") != MAIL_SK or not i.required_text(item, "pk").startswith("MAIL#"):
+                continue
+            found = _subscriber(item)
+            if not (found.unsubscribed or (not found.confirmed and found.created_at < before)):
+                continue
+            self._table.transact(
+                [
+                    {"Delete": {"TableName": self._table.name, "Key": key}}
+                    for key in (
+                        _subscriber_key(found.id),
+                        _address_key(found.app, found.address),
+                    )
+                ]
+            )
+            dropped += 1
+        return dropped
+
     def copy_follows(self, app: str, topics: Sequence[str], to: str) -> int:
         """Everyone following any of ``topics`` follows ``to`` too: one conditional put per
         follow, so a voter already following ``to`` keeps that."""

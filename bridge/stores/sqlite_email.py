@@ -93,6 +93,21 @@ class EmailMixin(SQLiteBase):
                 (app, topic, voter),
             )
 
+    def drop_ended_subscriptions(self, *, before: datetime) -> int:
+        """One write transaction: the ended subscribers and their follows."""
+        with self._write() as db:
+            ended = [
+                row[0]
+                for row in db.execute(
+                    "SELECT id FROM email_subscribers WHERE unsubscribed = 1"
+                    " OR (confirmed = 0 AND created_at < ?)",
+                    (before.timestamp(),),
+                )
+            ]
+            db.executemany("DELETE FROM email_follows WHERE subscriber = ?", [(x,) for x in ended])
+            db.executemany("DELETE FROM email_subscribers WHERE id = ?", [(x,) for x in ended])
+            return len(ended)
+
     def copy_follows(self, app: str, topics: Sequence[str], to: str) -> int:
         """Everyone following any of ``topics`` follows ``to`` too (existing follows kept)."""
         if not topics:
