@@ -114,6 +114,11 @@ def widget_submit(client: FlaskClient, **body: Any) -> Any:
     return client.post(URL, json={"title": "Dark mode", **body}, headers=WIDGET)
 
 
+def held_submit(client: FlaskClient, **body: Any) -> Any:
+    """A widget's post that trips the honeypot: held for review."""
+    return widget_submit(client, website="https://bot.example", **body)
+
+
 def queue(client: FlaskClient, app: str = "mobile", state: str = "held") -> list[dict[str, Any]]:
     response = client.get(f"/v1/apps/{app}/moderation?state={state}", headers=OPERATOR)
     assert response.status_code == 200
@@ -132,11 +137,10 @@ def test_a_person_at_a_persons_pace_is_delivered(
     ("body", "signal"),
     [
         ({"website": "http://bot.example"}, "honeypot"),
-        ({}, "no_render_time"),
         ({"form_token": "v1.1.00000000000000000000000000000000"}, "bad_render_time"),
     ],
 )
-def test_honeypot_and_missing_render_times_hold_the_widgets_submission(
+def test_a_honeypot_or_a_forged_render_time_holds_the_widgets_submission(
     client: FlaskClient,
     clock: FakeClock,
     runtime: Runtime,
@@ -156,6 +160,14 @@ def test_honeypot_and_missing_render_times_hold_the_widgets_submission(
     sweep_outbox(runtime)
     assert creates(github_double) == 0
     assert runtime.queue.jobs == []  # type: ignore[attr-defined]
+
+
+def test_a_browser_post_without_a_render_token_is_not_held(
+    client: FlaskClient, github_double: GitHubDouble
+) -> None:
+    # A host app's own page calling the API from its origin sends no token.
+    assert sent(widget_submit(client))
+    assert creates(github_double, expected=1) == 1
 
 
 def test_too_fast_is_held_and_a_voter_token_skips_the_browser_signals(
@@ -205,7 +217,7 @@ def test_moderation_all_holds_everything(client: FlaskClient, github_double: Git
 
 
 def test_the_queue_shows_content_but_never_the_person(client: FlaskClient) -> None:
-    widget_submit(client, description="Night theme", **PERSON)
+    held_submit(client, description="Night theme", **PERSON)
     response = client.get("/v1/apps/mobile/moderation", headers=OPERATOR)
     text = response.get_data(as_text=True)
     assert "ada@example.com" not in text
@@ -229,7 +241,7 @@ def test_the_queue_is_for_operators_only(client: FlaskClient) -> None:
 
 def test_the_queue_pages_oldest_first(client: FlaskClient, clock: FakeClock) -> None:
     for n in range(3):
-        widget_submit(client, title=f"Held {n}")
+        held_submit(client, title=f"Held {n}")
         clock.advance(1)
     first = client.get("/v1/apps/mobile/moderation?limit=2", headers=OPERATOR).get_json()
     assert [i["title"] for i in first["items"]] == ["Held 0", "Held 1"]
@@ -248,7 +260,7 @@ def test_the_queue_pages_oldest_first(client: FlaskClient, clock: FakeClock) -> 
 def test_approve_delivers_exactly_one_issue(
     client: FlaskClient, runtime: Runtime, clock: FakeClock, github_double: GitHubDouble
 ) -> None:
-    held_id = widget_submit(client).get_json()["id"]
+    held_id = held_submit(client).get_json()["id"]
     url = f"/v1/apps/mobile/moderation/{held_id}/approve"
     approved = client.post(url, json={"reason": "a real person"}, headers=OPERATOR)
     assert approved.status_code == 200
@@ -272,7 +284,7 @@ def test_approve_delivers_exactly_one_issue(
 def test_reject_keeps_it_marked_and_sends_nothing(
     client: FlaskClient, runtime: Runtime, clock: FakeClock, github_double: GitHubDouble
 ) -> None:
-    held_id = widget_submit(client).get_json()["id"]
+    held_id = held_submit(client).get_json()["id"]
     url = f"/v1/apps/mobile/moderation/{held_id}/reject"
     assert client.post(url, headers=OPERATOR).status_code == 200
     assert client.post(url, headers=OPERATOR).status_code == 200
@@ -288,7 +300,7 @@ def test_reject_keeps_it_marked_and_sends_nothing(
 
 def test_decisions_refuse_what_cannot_be_reviewed(client: FlaskClient) -> None:
     delivered_id = client.post(URL, json={"title": "Plain"}).get_json()["id"]
-    held_id = widget_submit(client).get_json()["id"]
+    held_id = held_submit(client).get_json()["id"]
     base = "/v1/apps/mobile/moderation"
     assert error_code(client.post(f"{base}/{delivered_id}/reject", headers=OPERATOR)) == "conflict"
     assert client.post(f"{base}/{held_id}/approve").status_code == 401

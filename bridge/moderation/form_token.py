@@ -21,7 +21,6 @@ MAX_AGE = timedelta(days=7)
 _SHAPE = re.compile(r"^v1\.([0-9]{1,12})\.([0-9a-f]{32})$")
 
 TOO_FAST = "too_fast"
-NO_RENDER_TIME = "no_render_time"
 BAD_RENDER_TIME = "bad_render_time"
 
 
@@ -41,12 +40,14 @@ def signal(
 ) -> str | None:
     """The spam signal a submission's token trips, or None for a person's pace.
 
-    No token, a forged one, one of another app, one from the future or one
-    older than :data:`MAX_AGE` each say the submission did not come from a
-    form this deployment rendered.
+    A forged token, one of another app, one from the future or one older than
+    :data:`MAX_AGE` each say the submission did not come from a form this
+    deployment rendered. No token at all is no signal: a host app's own page may
+    call the API from its origin, and a script that leaves the token out could as
+    well leave out the Origin (the honeypot and the content signals still apply).
     """
     if token is None:
-        return NO_RENDER_TIME
+        return None
     match = _SHAPE.match(token)
     if match is None:
         return BAD_RENDER_TIME

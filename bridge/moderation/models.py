@@ -56,7 +56,7 @@ class ReviewItemOut(BaseModel):
     description: str
     created_at: datetime
     signals: list[str] = Field(
-        description="the spam signals that held it: honeypot, too_fast, no_render_time, "
+        description="the spam signals that held it: honeypot, too_fast, "
         "bad_render_time, links, repeat, blocked_word, blocked_domain (empty when the app "
         "holds every submission)"
     )
