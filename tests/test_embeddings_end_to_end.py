@@ -72,9 +72,9 @@ def test_similar_finds_by_meaning_what_serve_embedded(
             process.terminate()
             process.wait(timeout=15)
     assert health["similar"] == "fts+embeddings"
-    sent = standin.embedded[0]
-    assert sent == {
+    # The worker embeds the two in whatever order their jobs run.
+    assert {
         "inputText": "Black background\n\nEasier on the eyes",
         "dimensions": 4,
         "normalize": True,
-    }
+    } in standin.embedded
