@@ -7,6 +7,7 @@ color scheme; an audit of the widget must have looked inside its shadow root.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -143,3 +144,32 @@ def test_the_hosted_pages_pass_the_audit(
         assert blocking(results) == []
         assert len(results["passes"]) > 10
         assert page.problems == []
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_the_form_without_javascript_passes_the_audit_with_similar_requests_and_errors(
+    service: tuple[str, Host], browser: Any, scheme: str
+) -> None:
+    base, _ = service
+    with watched_page(browser, java_script_enabled=False) as page:
+        page.goto(f"{base}/apps/mobile/form")
+        page.get_by_label("Title").fill("Dark mode at night")
+        page.get_by_label("Email (optional, kept private)").fill("not an address")
+        page.get_by_role("button", name="Send").click()
+        expect(page.get_by_role("region", name="Similar requests")).to_be_visible()
+        documents = [page.content()]
+        page.get_by_role("button", name="Send anyway").click()
+        expect(page.get_by_role("alert")).to_be_visible()
+        documents.append(page.content())
+        assert page.problems == [f"422 {base}/apps/mobile/form"]
+    # axe needs scripts to run: each document as a browser without them showed it,
+    # audited where scripts run (without the widget's script tag).
+    for html in documents:
+        with watched_page(browser, color_scheme=scheme, bypass_csp=True) as page:
+            page.set_content(re.sub(r"</?noscript>|<script [^>]*></script>", "", html))
+            expect(page.get_by_label("Title")).to_be_visible()
+            results = audit(page)
+            assert blocking(results) == []
+            checked = {rule["id"] for rule in results["passes"]}
+            assert {"color-contrast", "label", "aria-hidden-focus"} <= checked
+            assert page.problems == []

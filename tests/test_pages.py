@@ -295,5 +295,7 @@ def test_a_form_post_with_invalid_fields_keeps_them_and_says_what_is_wrong(
     assert answer.status_code == 422
     assert 'id="fb-email-error"' in html
     assert 'value="nope" aria-invalid="true"' in html
+    # Sent anyway once: fixing the fields does not bring the similar requests back.
+    assert 'name="confirmed" value="1"' in html
     assert "&lt;img src=x onerror=alert(1)&gt;" in html
     assert XSS not in html

@@ -197,6 +197,7 @@ def form_submit(app_id: str) -> Response:
         "values": {**values, "notify": notify},
         "form_key": key,
         "form_token": form_token,
+        "confirmed": bool(posted.get("confirmed")),
     }
     try:
         if app.public and not posted.get("confirmed") and values["title"].strip():
