@@ -80,6 +80,21 @@ class Host:
         return server
 
 
+def one_app_config(*, server: str = "", app: str = "") -> str:
+    """A config of one public app, ``mobile``, embedded on the host's origin.
+
+    ``server`` adds tables under ``[server]`` and ``app`` adds keys to the app;
+    moderation is off (it has tests of its own). ``{base}`` and ``{host}`` stay
+    for ``bridge_and_host`` to fill in.
+    """
+    return (
+        f'[server]\npublic_url = "{{base}}"\n{server}\n'
+        '[[apps]]\nid = "mobile"\nname = "Acme Mobile"\nrepo = "acme/mobile"\n'
+        'labels = ["feature-request", "app:mobile"]\nallowed_origins = ["{host}"]\n'
+        f'public = true\nmoderation = "none"\n{app}'
+    )
+
+
 @contextmanager
 def bridge_and_host(
     tmp_path: Path, config: str, seeded: Iterable[Request], **env: str

@@ -31,23 +31,15 @@ axe_playwright = pytest.importorskip(
 )
 expect = sync_api.expect
 
-from tests.browser_support import Host, bridge_and_host, chromium, watched_page  # noqa: E402
+from tests.browser_support import (  # noqa: E402
+    Host,
+    bridge_and_host,
+    chromium,
+    one_app_config,
+    watched_page,
+)
 
-CONFIG = """
-[server]
-public_url = "{base}"
-
-[[apps]]
-id = "mobile"
-name = "Acme Mobile"
-repo = "acme/mobile"
-labels = ["feature-request", "app:mobile"]
-allowed_origins = ["{host}"]
-public = true
-anonymous_votes = true
-# Moderation is tested on an app of its own (test_pages_browser.py); this one tests the rest.
-moderation = "none"
-"""
+CONFIG = one_app_config(app="anonymous_votes = true\n")
 SEEDED = (
     indexed(1, "Dark mode", Status.OPEN, 5),
     indexed(2, "Offline sync", Status.IN_PROGRESS, 9),

@@ -33,26 +33,18 @@ sync_api = pytest.importorskip(
 )
 expect = sync_api.expect
 
-from tests.browser_support import Host, bridge_and_host, chromium, watched_page  # noqa: E402
+from tests.browser_support import (  # noqa: E402
+    Host,
+    bridge_and_host,
+    chromium,
+    one_app_config,
+    watched_page,
+)
 from tests.processes import wait_for  # noqa: E402
 
 VOTER_SECRET = "mobile-voter-secret-for-notify-tests"
 CONFIG = (
-    """
-[server]
-public_url = "{base}"
-
-[[apps]]
-id = "mobile"
-name = "Acme Mobile"
-repo = "acme/mobile"
-labels = ["feature-request", "app:mobile"]
-allowed_origins = ["{host}"]
-public = true
-anonymous_votes = true
-voter_secret_env = "MOBILE_VOTER_SECRET"
-moderation = "none"
-"""
+    one_app_config(app='anonymous_votes = true\nvoter_secret_env = "MOBILE_VOTER_SECRET"\n')
     + EMAIL_CONFIG
 )
 SEEDED = (

@@ -31,30 +31,21 @@ sync_api = pytest.importorskip(
 )
 expect = sync_api.expect
 
-from tests.browser_support import Host, bridge_and_host, chromium, watched_page  # noqa: E402
+from tests.browser_support import (  # noqa: E402
+    Host,
+    bridge_and_host,
+    chromium,
+    one_app_config,
+    watched_page,
+)
 from tests.processes import http  # noqa: E402
 
 VOTER_SECRET = "mobile-voter-secret-for-widget-tests"
 # Two anonymous votes per client and request a day: the third is refused with 429.
-CONFIG = """
-[server]
-public_url = "{base}"
-
-[server.rate_limits]
-anonymous_votes_per_request_per_day = 2
-
-[[apps]]
-id = "mobile"
-name = "Acme Mobile"
-repo = "acme/mobile"
-labels = ["feature-request", "app:mobile"]
-allowed_origins = ["{host}"]
-public = true
-anonymous_votes = true
-voter_secret_env = "MOBILE_VOTER_SECRET"
-# Moderation is tested on an app of its own (test_pages_browser.py); this one tests the rest.
-moderation = "none"
-"""
+CONFIG = one_app_config(
+    server="[server.rate_limits]\nanonymous_votes_per_request_per_day = 2\n",
+    app='anonymous_votes = true\nvoter_secret_env = "MOBILE_VOTER_SECRET"\n',
+)
 SEEDED = (
     indexed(1, "Dark mode for the whole app", Status.OPEN, 5),
     indexed(2, "Offline sync", Status.IN_PROGRESS, 9),
