@@ -65,6 +65,8 @@ public = false
 voter_secret_env = "INTERNAL_VOTER_SECRET"
 """
 
+# However loaded the machine, a session that hangs fails instead of hanging the suite.
+SESSION_SECONDS = 90
 TITLES = ("Dark mode", "Offline sync", "Export to CSV", "Dark theme for the editor")
 
 
@@ -119,7 +121,8 @@ def bridge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bridge]:
             lambda: all(
                 http("GET", f"{base}/v1/apps/mobile/requests/{number}")[1].get("analysis")
                 for number in range(1, len(TITLES) + 1)
-            )
+            ),
+            timeout=SESSION_SECONDS,
         )
         yield Bridge(url=base, home=home)
     assert not github.violations, github.violations
@@ -144,8 +147,9 @@ def session(parameters: StdioServerParameters, scenario: Callable[[Client], Awai
     """Run ``scenario`` with a connected client; the server is stopped when it returns."""
 
     async def run() -> Any:
-        async with Client(parameters) as client:
-            return await scenario(client)
+        with anyio.fail_after(SESSION_SECONDS):
+            async with Client(parameters) as client:
+                return await scenario(client)
 
     return anyio.run(run)
 
