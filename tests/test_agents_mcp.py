@@ -17,6 +17,7 @@ import pytest
 from mcp import Client, StdioServerParameters
 from mcp_types import CallToolResult
 
+from bridge.agents.client import without_addresses
 from tests.bedrock_standin import BedrockStandIn
 from tests.github_double import GitHubDouble
 from tests.processes import FEATUREBRIDGE, clean_env, free_port, http, start_serve, wait_for
@@ -56,6 +57,9 @@ public = true
 anonymous_votes = true
 categories = ["feature", "ux"]
 
+[apps.spam]
+blocked_words = ["casino"]
+
 [[apps]]
 id = "internal"
 name = "Acme Internal"
@@ -67,6 +71,7 @@ voter_secret_env = "INTERNAL_VOTER_SECRET"
 
 # However loaded the machine, a session that hangs fails instead of hanging the suite.
 SESSION_SECONDS = 90
+HELD_TITLE = "Casino bonus"
 TITLES = ("Dark mode", "Offline sync", "Export to CSV", "Dark theme for the editor")
 
 
@@ -112,6 +117,9 @@ def bridge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bridge]:
         for title in TITLES:
             body = {"title": title, "description": f"Asked for by {EMAIL}.", **people}
             assert http("POST", f"{base}/v1/apps/mobile/requests", body)[0] in (201, 202)
+        held = {"title": HELD_TITLE, "description": f"Write to {EMAIL} for the bonus.", **people}
+        status, answer = http("POST", f"{base}/v1/apps/mobile/requests", held)
+        assert (status, answer["delivery"]) == (202, "held")
         body = {"title": "Single sign-on", **people}
         assert http("POST", f"{base}/v1/apps/internal/requests", body)[0] in (201, 202)
         for voter in ("a1b2c3d4e5f6", "b1b2c3d4e5f6", "c1b2c3d4e5f6"):
@@ -332,6 +340,8 @@ def test_no_email_or_name_reaches_any_result(bridge: Bridge) -> None:
         ("similar_requests", {"app": "mobile", "title": "Dark", "description": EMAIL}),
         ("vote_summary", {"app": "mobile"}),
         ("vote_summary", {"app": "internal"}),
+        ("held_submissions", {"app": "mobile"}),
+        ("held_submissions", {"app": "mobile", "state": "rejected"}),
     ]
     results = session(
         server(bridge, FEATUREBRIDGE_ADMIN_TOKEN=OPERATOR_TOKEN),
@@ -360,3 +370,39 @@ def test_a_bridge_that_cannot_be_reached_is_a_tool_error(bridge: Bridge) -> None
     text = error_text(session(server(bridge, url=gone), scenario))
     assert text.startswith(f"the bridge at {gone} cannot be reached")
     assert (bridge.home / "mcp.rc").read_text().strip() == "0"
+
+
+def test_held_submissions_are_the_operators_review_queue_without_addresses(
+    bridge: Bridge,
+) -> None:
+    voter = mint(MOBILE_SECRET, sub="user-1", iat=int(time.time()))
+    requests = [
+        ("held_submissions", {"app": "mobile"}),
+        ("held_submissions", {"app": "mobile", "limit": 1}),
+        ("held_submissions", {"app": "mobile", "state": "rejected"}),
+        ("held_submissions", {"app": "mobile", "state": "approved"}),
+        ("held_submissions", {"app": "nope"}),
+    ]
+    results = session(
+        server(bridge, FEATUREBRIDGE_ADMIN_TOKEN=OPERATOR_TOKEN),
+        lambda client: calls(client, *requests),
+    )
+    held, first, rejected = (data(result) for result in results[:3])
+    queue = bridge.api("/v1/apps/mobile/moderation", OPERATOR)
+    assert held == without_addresses(queue)
+    assert [item["title"] for item in held["items"]] == [HELD_TITLE]
+    [item] = held["items"]
+    assert item["signals"] == ["blocked_word"]
+    assert item["description"] == "Write to [email] for the bonus."
+    assert EMAIL in queue["items"][0]["description"]  # the API shows what the submitter typed
+    assert first["items"] == held["items"]
+    assert first["next_cursor"] is None
+    assert rejected == {"items": [], "next_cursor": None}
+    assert "state" in error_text(results[3])
+    assert error_text(results[4]) == "not_found: no app 'nope'"
+
+    async def as_voter(client: Client) -> CallToolResult:
+        return await client.call_tool("held_submissions", {"app": "mobile"})
+
+    refused = session(server(bridge, FEATUREBRIDGE_VOTER_TOKEN=voter), as_voter)
+    assert error_text(refused).startswith("unauthorized: operator endpoints need")

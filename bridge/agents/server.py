@@ -132,8 +132,9 @@ def build_server(client: BridgeClient, *, version: str = "") -> MCPServer:
         limit: Annotated[int, Field(ge=1, le=100)] = 20,
         cursor: Cursor = None,
     ) -> dict[str, Any]:
-        """Submissions moderation kept off GitHub (needs the operator token): `items` of
-        {id, app, title, created_at, review, signals, decisions} and `next_cursor`."""
+        """Submissions moderation keeps off GitHub until an operator approves them (needs the
+        operator token), oldest first: `items` of {id, app, state, source, title, description,
+        created_at, signals (the spam signals that held it), decisions} and `next_cursor`."""
         params: Params = {"state": state, "limit": limit, "cursor": cursor}
         return get("v1", "apps", app, "moderation", params=params)
 
