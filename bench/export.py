@@ -1,4 +1,4 @@
-"""Export throughput and memory: 100,000 requests from SQLite as CSV, JSONL and JSON.
+"""Export throughput and memory: 300,000 requests from SQLite as CSV, JSONL and JSON.
 
     .venv/bin/python bench/export.py [--rows N]
 
@@ -8,16 +8,18 @@ runs each measurement in a fresh subprocess so that peak memory is its own:
 
 * ``featurebridge export --format F --output FILE``'s code path
   (``bridge.commands.run_export``: store pages, rows, serialiser, atomic file);
-* ``GET /v1/export?format=csv&stream=true`` through the Flask app, reading the
+* ``GET /v1/export?format=F&stream=true`` through the Flask app, reading the
   streamed body chunk by chunk (the ``featurebridge serve`` path, minus sockets);
 * the baseline: the same rows fetched up front as tuples with one SELECT,
   then written by a plain ``csv.writer(...).writerows`` loop to a file.
 
-Rows/s counts the export's wall time only (not imports or seeding). Peak RSS
-is ``resource.getrusage(RUSAGE_SELF).ru_maxrss`` of the subprocess (whole
-process: interpreter, imports and the export); the RSS after imports, before
-exporting, is printed beside it so the export's own share shows. Goals:
->= 50,000 rows/s and peak RSS < 150 MB.
+Times count the export's wall time only (not imports or seeding); each run of a
+line is paired with a baseline run just before it, so both meet the same load.
+Peak RSS is ``resource.getrusage(RUSAGE_SELF).ru_maxrss`` of the subprocess
+(whole process: interpreter, imports and the export); the RSS after imports,
+before exporting, is printed beside it so the export's own share shows. Goals:
+every format and channel within 2.5x the baseline's time per row, and peak RSS
+< 150 MB with memory flat (the rows stream page by page).
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-GOAL_ROWS_PER_SECOND = 50_000
+GOAL_RATIO = 2.5
 GOAL_PEAK_MB = 150
 APPS = ("alpha", "beta")
 CONFIG = """
@@ -123,8 +125,10 @@ def seed(workdir: Path, rows: int) -> float:
 
 
 def work_cli(workdir: Path, fmt: str) -> dict[str, float]:
+    from bridge import app  # noqa: F401 -- imported before the clock starts, as HTTP's is
     from bridge.commands import run_export
     from bridge.settings import Settings
+    from bridge.stores import sqlite  # noqa: F401
 
     settings = Settings.from_env(env_for(workdir))
     before = rss_mb()
@@ -192,20 +196,30 @@ def worker(kind: str, workdir: Path, fmt: str) -> None:
     print(json.dumps(result))
 
 
-def measure(kind: str, workdir: Path, fmt: str, repeat: int) -> dict[str, float]:
-    """Best time and highest peak RSS over ``repeat`` fresh subprocesses."""
-    results = []
+def run_worker(kind: str, workdir: Path, fmt: str) -> dict[str, float]:
+    done = subprocess.run(
+        [sys.executable, __file__, "--worker", kind, str(workdir), fmt],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def measure(kind: str, workdir: Path, fmt: str, repeat: int) -> tuple[dict[str, float], float]:
+    """The best of ``repeat`` fresh subprocesses, and the baseline's best beside it.
+
+    Each run is paired with a baseline run just before it, so that the ratio
+    compares the two under the same load on the machine.
+    """
+    results, baselines = [], []
     for _ in range(repeat):
-        done = subprocess.run(
-            [sys.executable, __file__, "--worker", kind, str(workdir), fmt],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        results.append(json.loads(done.stdout.strip().splitlines()[-1]))
-    best: dict[str, float] = min(results, key=lambda r: r["seconds"])
+        baselines.append(run_worker("baseline", workdir, "csv"))
+        results.append(run_worker(kind, workdir, fmt))
+    best = min(results, key=lambda r: r["seconds"])
     best["peak_rss"] = max(r["peak_rss"] for r in results)
-    return best
+    return best, min(r["seconds"] for r in baselines)
 
 
 # --------------------------------------------------------------------------- main
@@ -213,7 +227,7 @@ def measure(kind: str, workdir: Path, fmt: str, repeat: int) -> dict[str, float]
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--rows", type=int, default=300_000)
     parser.add_argument("--repeat", type=int, default=3, help="runs per line; the best time")
     parser.add_argument("--worker", nargs=3, metavar=("KIND", "DIR", "FORMAT"))
     args = parser.parse_args()
@@ -229,8 +243,6 @@ def main() -> int:
             f"each line: best of {args.repeat} fresh subprocesses; peak RSS = the highest"
             " getrusage(RUSAGE_SELF).ru_maxrss of those processes"
         )
-        baseline = measure("baseline", workdir, "csv", args.repeat)
-        base_rate = args.rows / baseline["seconds"]
         ok = True
         runs = [
             ("cli", "csv"),
@@ -238,31 +250,39 @@ def main() -> int:
             ("cli", "json"),
             ("http", "csv"),
             ("http", "jsonl"),
+            ("http", "json"),
         ]
+        baseline_seconds = []
         for kind, fmt in runs:
-            result = measure(kind, workdir, fmt, args.repeat)
+            result, base_seconds = measure(kind, workdir, fmt, args.repeat)
+            baseline_seconds.append(base_seconds)
             rate = args.rows / result["seconds"]
+            ratio = result["seconds"] / base_seconds
             label = (
                 f"featurebridge export --format {fmt}"
                 if kind == "cli"
                 else (f"GET /v1/export?format={fmt}&stream=true")
             )
-            ok &= rate >= GOAL_ROWS_PER_SECOND and result["peak_rss"] < GOAL_PEAK_MB
+            met = ratio <= GOAL_RATIO and result["peak_rss"] < GOAL_PEAK_MB
+            ok &= met
             print(
                 f"{label:42} {rate:9,.0f} rows/s  {result['seconds']:5.2f} s"
                 f"  {result['bytes'] / 2**20:6.1f} MiB out"
                 f"  peak RSS {result['peak_rss']:5.1f} MB"
                 f" (after imports {result['rss_before']:5.1f} MB)"
-                f"  {base_rate / rate:4.1f}x the baseline's time per row"
+                f"  {ratio:4.2f}x the baseline's time per row ({base_seconds:.2f} s)"
+                f"  {'met' if met else 'MISSED'}"
             )
+        base_best = min(baseline_seconds)
         print(
-            f"{'baseline: csv.writer over prefetched tuples':42} {base_rate:9,.0f} rows/s"
-            f"  {baseline['seconds']:5.2f} s  peak RSS {baseline['peak_rss']:5.1f} MB"
+            f"{'baseline: csv.writer over prefetched tuples':42}"
+            f" {args.rows / base_best:9,.0f} rows/s  {base_best:5.2f} s (its best run)"
             " (all rows held in memory)"
         )
         verdict = "met" if ok else "MISSED"
         print(
-            f"goals (>= {GOAL_ROWS_PER_SECOND:,} rows/s, peak RSS < {GOAL_PEAK_MB} MB): {verdict}"
+            f"goals (each line <= {GOAL_RATIO}x the baseline's time per row, measured"
+            f" against the baseline run just before it; peak RSS < {GOAL_PEAK_MB} MB): {verdict}"
         )
         return 0 if ok else 1
 

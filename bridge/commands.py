@@ -13,9 +13,16 @@ from pathlib import Path
 from typing import BinaryIO, TextIO
 
 from bridge.app import build_runtime
-from bridge.domain import Request, Status
-from bridge.export import DEFAULT_PAGE_SIZE, ExportFormat, parse_since, serialise, walk_pages
-from bridge.ports import Job, Page, StoreError, TrackerError
+from bridge.domain import Status
+from bridge.export import (
+    DEFAULT_PAGE_SIZE,
+    ExportFormat,
+    Row,
+    parse_since,
+    serialise,
+    walk_pages,
+)
+from bridge.ports import ExportPage, Job, StoreError, TrackerError
 from bridge.runtime import Runtime
 from bridge.settings import Settings
 from bridge.sync import sync_app
@@ -132,11 +139,11 @@ def run_export(
     progress = Progress("exporting", sys.stderr if output or not out.isatty() else io.StringIO())
     done = 0
 
-    def pages(runtime: Runtime) -> Iterator[Sequence[Request]]:
+    def pages(runtime: Runtime) -> Iterator[Sequence[Row]]:
         nonlocal done
 
-        def fetch(cursor: str | None) -> Page:
-            return runtime.store.export_requests(
+        def fetch(cursor: str | None) -> ExportPage:
+            return runtime.store.export_rows(
                 apps=ids,
                 status=wanted,
                 updated_since=updated_since,
@@ -307,10 +314,10 @@ def all_numbers(runtime: Runtime, app_id: str) -> list[int]:
     numbers: list[int] = []
     cursor: str | None = None
     while True:
-        page = runtime.store.export_requests(
+        page = runtime.store.export_rows(
             apps=[app_id], status=None, updated_since=None, limit=500, cursor=cursor
         )
-        numbers.extend(request.number for request in page.items)
+        numbers.extend(row.number for row in page.rows)
         if page.next_cursor is None:
             return numbers
         cursor = page.next_cursor

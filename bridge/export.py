@@ -1,13 +1,14 @@
 """Export of aggregated vote data as JSON, JSONL or CSV: pure row shaping and serialisers.
 
 Everything here takes data and returns data. The serialisers are generators
-that take an iterable of pages (each a sequence of requests) and yield text
+that take an iterable of pages (each a sequence of :class:`Row`) and yield text
 chunks, one per page, so an export of any size streams in constant memory:
 the caller decides where pages come from (the index store, through
 :func:`walk_pages`) and where chunks go (a Flask response, a file).
 
-Rows never carry a submitter's name or email: they are built from the index's
-:class:`~bridge.domain.Request`, which has neither.
+Rows never carry a submitter's name or email: :func:`export_row` builds them
+from the index's :class:`~bridge.domain.Request`, which has neither, and a store
+that computes them itself (``IndexStore.export_rows``) is held to the same rows.
 """
 
 from __future__ import annotations
@@ -20,11 +21,13 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from json.encoder import encode_basestring
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from bridge.domain import Request
-from bridge.ports import Page
 from bridge.timeutil import to_iso
+
+if TYPE_CHECKING:
+    from bridge.ports import ExportPage
 
 
 class ExportFormat(enum.StrEnum):
@@ -77,12 +80,6 @@ class Row(NamedTuple):
 
 
 COLUMNS: tuple[str, ...] = Row._fields
-_LABELS = COLUMNS.index("labels")
-_NUMBERS = frozenset(
-    ("number", "github_thumbs_up", "bridge_votes", "total_votes", "weighted_votes", "unique_voters")
-)
-# Every other column is text, which CSV escapes.
-_TEXT_POSITIONS = tuple(i for i, name in enumerate(COLUMNS) if name not in _NUMBERS)
 
 
 def analysis_fields(request: Request) -> tuple[str | None, str | None]:
@@ -139,18 +136,55 @@ def escape_cell(text: str) -> str:
     return "'" + text if text[:1] in _FORMULA_STARTS else text
 
 
-def csv_cells(row: Row) -> list[object]:
+def csv_cells(row: Row) -> tuple[object, ...]:
     """A row as CSV cells: labels joined with ``;``, text escaped; numbers stay numbers.
 
-    ``None`` stays ``None``, which ``csv.writer`` writes as an empty cell.
+    ``None`` stays ``None``, which ``csv.writer`` writes as an empty cell. The
+    status and the timestamps are the bridge's own text (an enum value, ISO
+    8601 starting with the year), so only the other text cells are checked:
+    this is the export's hot path.
     """
-    cells: list[object] = list(row)
-    cells[_LABELS] = LABEL_SEPARATOR.join(row.labels)
-    for position in _TEXT_POSITIONS:
-        value = cells[position]
-        if isinstance(value, str) and value[:1] in _FORMULA_STARTS:
-            cells[position] = "'" + value
-    return cells
+    (
+        app,
+        number,
+        title,
+        status,
+        labels,
+        thumbs_up,
+        bridge_votes,
+        total_votes,
+        weighted_votes,
+        unique,
+        created_at,
+        updated_at,
+        closed_at,
+        url,
+        category,
+        priority,
+    ) = row
+    cell = _cell
+    return (
+        cell(app),
+        number,
+        cell(title),
+        status,
+        cell(LABEL_SEPARATOR.join(labels)),
+        thumbs_up,
+        bridge_votes,
+        total_votes,
+        weighted_votes,
+        unique,
+        created_at,
+        updated_at,
+        closed_at,
+        cell(url),
+        cell(category),
+        cell(priority),
+    )
+
+
+def _cell(text: str | None) -> str | None:
+    return "'" + text if text and text[0] in _FORMULA_STARTS else text
 
 
 _JSON_OBJECT = (
@@ -164,26 +198,45 @@ def json_object(row: Row) -> str:
     """A row as a compact JSON object, keys in column order.
 
     The text ``json.dumps(row._asdict(), ensure_ascii=False, separators=(",", ":"))``
-    gives, about twice as fast (the keys are written once, in the template).
+    gives, about twice as fast (the keys are written once, in the template, and
+    the row is unpacked rather than read field by field).
     """
+    (
+        app,
+        number,
+        title,
+        status,
+        labels,
+        thumbs_up,
+        bridge_votes,
+        total_votes,
+        weighted_votes,
+        unique,
+        created_at,
+        updated_at,
+        closed_at,
+        url,
+        category,
+        priority,
+    ) = row
     text = encode_basestring
     return _JSON_OBJECT % (
-        text(row.app),
-        row.number,
-        text(row.title),
-        text(row.status),
-        ",".join(map(text, row.labels)),
-        row.github_thumbs_up,
-        row.bridge_votes,
-        row.total_votes,
-        row.weighted_votes,
-        row.unique_voters,
-        text(row.created_at),
-        text(row.updated_at),
-        "null" if row.closed_at is None else text(row.closed_at),
-        text(row.url),
-        "null" if row.category is None else text(row.category),
-        "null" if row.priority is None else text(row.priority),
+        text(app),
+        number,
+        text(title),
+        text(status),
+        ",".join(map(text, labels)),
+        thumbs_up,
+        bridge_votes,
+        total_votes,
+        weighted_votes,
+        unique,
+        text(created_at),
+        text(updated_at),
+        "null" if closed_at is None else text(closed_at),
+        text(url),
+        "null" if category is None else text(category),
+        "null" if priority is None else text(priority),
     )
 
 
@@ -199,12 +252,12 @@ class Totals:
     bridge_votes: int = 0
     total_votes: int = 0
 
-    def add(self, request: Request) -> None:
-        """Count one exported request."""
+    def add(self, row: Row) -> None:
+        """Count one exported row."""
         self.requests += 1
-        self.github_thumbs_up += request.github_thumbs_up
-        self.bridge_votes += request.bridge_votes
-        self.total_votes += request.github_thumbs_up + request.bridge_votes
+        self.github_thumbs_up += row.github_thumbs_up
+        self.bridge_votes += row.bridge_votes
+        self.total_votes += row.total_votes
 
     def to_json(self) -> dict[str, int]:
         """The ``totals`` object."""
@@ -219,13 +272,13 @@ class Totals:
 # --------------------------------------------------------------------------- serialisers
 
 
-def csv_chunks(pages: Iterable[Sequence[Request]]) -> Iterator[str]:
+def csv_chunks(pages: Iterable[Sequence[Row]]) -> Iterator[str]:
     """The header row, then the rows, one chunk per page (RFC 4180: CRLF, minimal quoting)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(COLUMNS)
     for page in pages:
-        writer.writerows([csv_cells(export_row(request)) for request in page])
+        writer.writerows([csv_cells(row) for row in page])
         if buffer.tell():
             yield buffer.getvalue()
             buffer.seek(0)
@@ -234,15 +287,15 @@ def csv_chunks(pages: Iterable[Sequence[Request]]) -> Iterator[str]:
         yield buffer.getvalue()
 
 
-def jsonl_chunks(pages: Iterable[Sequence[Request]]) -> Iterator[str]:
+def jsonl_chunks(pages: Iterable[Sequence[Row]]) -> Iterator[str]:
     """One JSON object per line; one chunk per non-empty page."""
     for page in pages:
         if page:
-            yield "\n".join([json_object(export_row(request)) for request in page]) + "\n"
+            yield "\n".join([json_object(row) for row in page]) + "\n"
 
 
 def json_chunks(
-    pages: Iterable[Sequence[Request]],
+    pages: Iterable[Sequence[Row]],
     *,
     exported_at: datetime,
     apps: Sequence[Mapping[str, str]],
@@ -267,9 +320,9 @@ def json_chunks(
         if not page:
             continue
         parts = []
-        for request in page:
-            totals.add(request)
-            parts.append(json_object(export_row(request)))
+        for row in page:
+            totals.add(row)
+            parts.append(json_object(row))
         yield separator + ",".join(parts)
         separator = ","
     yield ('],"totals":' + encode(totals.to_json()) + ',"next_cursor":' + encode(next_cursor) + "}")
@@ -277,7 +330,7 @@ def json_chunks(
 
 def serialise(
     fmt: ExportFormat,
-    pages: Iterable[Sequence[Request]],
+    pages: Iterable[Sequence[Row]],
     *,
     exported_at: datetime,
     apps: Sequence[Mapping[str, str]],
@@ -295,12 +348,12 @@ def serialise(
 
 
 def walk_pages(
-    fetch: Callable[[str | None], Page], cursor: str | None = None
-) -> Iterator[Sequence[Request]]:
+    fetch: Callable[[str | None], ExportPage], cursor: str | None = None
+) -> Iterator[Sequence[Row]]:
     """Every page from ``cursor`` on: ``fetch(cursor)`` until ``next_cursor`` is None."""
     while True:
         page = fetch(cursor)
-        yield page.items
+        yield page.rows
         if page.next_cursor is None:
             return
         cursor = page.next_cursor

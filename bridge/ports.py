@@ -15,6 +15,7 @@ from bridge.domain import AnalysisRecord, Hold, Request, SortOrder, Status, Subm
 
 if TYPE_CHECKING:
     from bridge.analysis.model import Analysis, AnalysisInput
+    from bridge.export import Row
     from bridge.notify.email.model import Subscriber
     from bridge.notify.model import NotificationDelivery
     from bridge.privacy.forget import ForgetReport
@@ -95,6 +96,14 @@ class Page:
     """
 
     items: Sequence[Request]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ExportPage:
+    """Rows of one export page, as :class:`Page` holds requests (same cursor rules)."""
+
+    rows: Sequence[Row]
     next_cursor: str | None
 
 
@@ -308,7 +317,7 @@ class IndexStore(Protocol):
 
     # -- export (GET /v1/export, featurebridge export)
 
-    def export_requests(
+    def export_rows(
         self,
         *,
         apps: Sequence[str],
@@ -316,11 +325,14 @@ class IndexStore(Protocol):
         updated_since: datetime | None,
         limit: int,
         cursor: str | None,
-    ) -> Page:
-        """A page of the requests of ``apps``, ordered by app id then number.
+    ) -> ExportPage:
+        """A page of export rows of the requests of ``apps``, ordered by app id then number.
+
+        Each row is what :func:`bridge.export.export_row` makes of the request; a
+        store may compute it without building the ``Request``.
 
         Only requests with ``status`` (when given) and ``updated_at >=
-        updated_since`` (when given). At most ``limit`` items; ``next_cursor``
+        updated_since`` (when given). At most ``limit`` rows; ``next_cursor``
         (opaque) continues after the page's last item, and paging with the same
         arguments visits every matching request once. No apps: an empty page.
         Raises InvalidCursorError for a cursor this store did not hand out.

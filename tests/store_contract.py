@@ -23,6 +23,7 @@ from bridge.domain import (
     SubmissionContent,
     Vote,
 )
+from bridge.export import Row, export_row
 from bridge.ports import (
     DELIVERY_TTL,
     TALLY_INTERVAL,
@@ -495,10 +496,6 @@ class StoreContract:
         assert store.get_request("mobile", 2) == request(2)
         listed = store.list_requests(ListQuery(app="mobile", sort=SortOrder.NEW, limit=10))
         assert {r.number: r.board_option for r in listed.items} == {1: "In Progress", 2: None}
-        exported = store.export_requests(
-            apps=["mobile"], status=None, updated_since=None, limit=10, cursor=None
-        )
-        assert [r.board_option for r in exported.items] == ["In Progress", None]
         store.upsert_request(replace(on_board, board_option=None))  # taken off the board
         assert store.get_request("mobile", 1) == replace(on_board, board_option=None)
 
@@ -569,10 +566,10 @@ class StoreContract:
         store.record_sync("mobile", SyncMarks(since=T0, full_at=T0))
         page = store.list_requests(ListQuery(app="mobile", sort=SortOrder.NEW, limit=100))
         assert [r.number for r in page.items] == [1]
-        exported = store.export_requests(
+        exported = store.export_rows(
             apps=["mobile"], status=None, updated_since=None, limit=100, cursor=None
         )
-        assert [r.number for r in exported.items] == [1]
+        assert [r.number for r in exported.rows] == [1]
 
     # ---------------------------------------------------------------- votes
 
@@ -723,7 +720,8 @@ class StoreContract:
         assert stored.analysis.category == "ux"
         assert stored.analysis.priority == 7
         [exported] = export_all(store, apps=["mobile"], limit=10)
-        assert exported.analysis == record
+        assert (exported.category, exported.priority) == ("ux", "7")
+        assert exported == export_row(stored)
         [listed] = store.list_requests(ListQuery(app="mobile")).items
         assert listed.analysis == record
 
@@ -795,7 +793,49 @@ class StoreContract:
             got = export_all(store, apps=["web", "mobile", "web"], limit=limit)
             assert [(r.app, r.number) for r in got] == expected
         [first] = [r for r in export_all(store, apps=["web"], limit=10) if r.number == 4]
-        assert first == store.get_request("web", 4)
+        stored = store.get_request("web", 4)
+        assert stored is not None
+        assert first == export_row(stored)
+
+    def test_export_rows_are_what_export_row_makes_of_the_request(self, store: IndexStore) -> None:
+        # A store may compute rows itself (SQLite does, in SQL); they must match export_row.
+        analysed = AnalysisRecord(
+            model_id="m", analysed_at=T0, fields={"category": "ux «x»", "priority": 3}
+        )
+        odd = AnalysisRecord(model_id="m", analysed_at=T0, fields={"category": 5, "priority": "9"})
+        failed = AnalysisRecord(model_id="m", analysed_at=T0, error="refused")
+        closed = replace(request(2, status=Status.COMPLETED), closed_at=T0 + timedelta(days=1))
+        last_century = datetime(1999, 12, 31, 23, 59, 59, 999999, UTC)
+        shapes = [
+            (replace(request(1), labels=("a, b", "ünï;code", '"q"')), None),
+            (closed, analysed),
+            (replace(request(3), created_at=last_century), odd),
+            (replace(request(4), labels=(), title="=SUM(A1)", github_thumbs_up=4), failed),
+        ]
+        for item, analysis in shapes:
+            store.upsert_request(item)
+            if analysis is not None:
+                store.record_analysis("mobile", item.number, analysis)
+        rows = export_all(store, apps=["mobile"], limit=10)
+        for row in rows:
+            stored = store.get_request("mobile", row.number)
+            assert stored is not None
+            assert row == export_row(stored)
+        assert [(r.category, r.priority) for r in rows] == [
+            (None, None),
+            ("ux «x»", "3"),
+            (None, None),
+            (None, None),
+        ]
+        assert (rows[1].closed_at, rows[2].created_at) == (
+            "2026-11-26T12:00:00Z",
+            "1999-12-31T23:59:59Z",
+        )
+        assert (rows[0].labels, rows[3].labels, rows[3].total_votes) == (
+            ("a, b", "ünï;code", '"q"'),
+            (),
+            5,  # 4 👍 and request()'s 1 vote
+        )
 
     def test_export_filters_by_status_and_updated_since(self, store: IndexStore) -> None:
         for number in range(1, 13):
@@ -832,15 +872,15 @@ class StoreContract:
     def test_export_cursor_survives_changes_between_pages(self, store: IndexStore) -> None:
         for number in range(1, 7):
             store.upsert_request(request(number))
-        page = store.export_requests(
+        page = store.export_rows(
             apps=["mobile"], status=None, updated_since=None, limit=3, cursor=None
         )
-        seen = [r.number for r in page.items]
+        seen = [r.number for r in page.rows]
         while page.next_cursor is not None and len(seen) < 3:  # a store may return short pages
-            page = store.export_requests(
+            page = store.export_rows(
                 apps=["mobile"], status=None, updated_since=None, limit=3, cursor=page.next_cursor
             )
-            seen.extend(r.number for r in page.items)
+            seen.extend(r.number for r in page.rows)
         assert seen == [1, 2, 3]
         assert page.next_cursor is not None
         # The page's last request goes away, one is added behind and one ahead.
@@ -858,7 +898,7 @@ class StoreContract:
     def test_export_foreign_cursor_is_refused(self, store: IndexStore, cursor: str) -> None:
         store.upsert_request(request(1))
         with pytest.raises(InvalidCursorError):
-            store.export_requests(
+            store.export_rows(
                 apps=["mobile"], status=None, updated_since=None, limit=10, cursor=cursor
             )
 
@@ -1031,15 +1071,15 @@ def export_all(
     status: Status | None = None,
     updated_since: datetime | None = None,
     cursor: str | None = None,
-) -> list[Request]:
+) -> list[Row]:
     """Every page of an export; each page within ``limit``, each request once."""
-    found: list[Request] = []
+    found: list[Row] = []
     for _ in range(1000):
-        page = store.export_requests(
+        page = store.export_rows(
             apps=apps, status=status, updated_since=updated_since, limit=limit, cursor=cursor
         )
-        assert len(page.items) <= limit
-        found.extend(page.items)
+        assert len(page.rows) <= limit
+        found.extend(page.rows)
         if page.next_cursor is None:
             keys = [(r.app, r.number) for r in found]
             assert len(keys) == len(set(keys))

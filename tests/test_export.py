@@ -42,7 +42,7 @@ from bridge.export import (
     parse_since,
     walk_pages,
 )
-from bridge.ports import Page, StoreError
+from bridge.ports import ExportPage, StoreError
 from bridge.runtime import Runtime
 from bridge.stores.sqlite import SQLiteStore
 from bridge.timeutil import to_iso
@@ -174,19 +174,30 @@ def test_numbers_are_not_text_cells_so_negatives_stay_numbers() -> None:
     assert cells[COLUMNS.index("github_thumbs_up")] == -3
     assert cells[COLUMNS.index("total_votes")] == -4
     assert cells[COLUMNS.index("weighted_votes")] == -7
-    line = next(csv_chunks([[item]])).splitlines()[1]
+    line = next(csv_chunks([[export_row(item)]])).splitlines()[1]
     assert ",-3,-1,-4,-7," in line
 
 
-def test_every_text_cell_is_escaped_including_labels_and_url() -> None:
+def test_every_text_cell_from_outside_is_escaped_including_labels_url_and_analysis() -> None:
     item = replace(
         awkward_request(1), title="-title", labels=("@a", "b"), url="=HYPERLINK()", app="+x"
     )
-    cells = csv_cells(export_row(item))
+    row = export_row(item)._replace(category="=cmd|' /C calc'!A0", priority="-1")
+    cells = csv_cells(row)
     assert cells[COLUMNS.index("title")] == "'-title"
     assert cells[COLUMNS.index("labels")] == "'@a;b"
     assert cells[COLUMNS.index("url")] == "'=HYPERLINK()"
     assert cells[COLUMNS.index("app")] == "'+x"
+    assert cells[COLUMNS.index("category")] == "'=cmd|' /C calc'!A0"
+    assert cells[COLUMNS.index("priority")] == "'-1"
+
+
+def test_the_cells_left_unchecked_are_the_bridges_own_text() -> None:
+    # csv_cells skips the status and the timestamps: none can start like a formula.
+    assert not [status for status in Status if status.value[:1] in FORMULA_PREFIXES]
+    row = export_row(replace(awkward_request(2), closed_at=T0))
+    for column in ("created_at", "updated_at", "closed_at"):
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", row[COLUMNS.index(column)])
 
 
 def test_row_has_the_spec_columns_in_order() -> None:
@@ -262,15 +273,17 @@ def test_json_objects_of_awkward_requests() -> None:
         )
 
 
-def test_the_sqlite_export_reads_requests_as_get_request_does(
+def test_the_sqlite_export_rows_are_export_row_of_get_request(
     runtime: Runtime, seeded: list[Request]
 ) -> None:
-    page = runtime.store.export_requests(
+    page = runtime.store.export_rows(
         apps=["internal", "mobile"], status=None, updated_since=None, limit=100, cursor=None
     )
-    assert len(page.items) == 50
-    for item in page.items:
-        assert item == runtime.store.get_request(item.app, item.number)
+    assert len(page.rows) == 50
+    for row in page.rows:
+        stored = runtime.store.get_request(row.app, row.number)
+        assert stored is not None
+        assert row == export_row(stored)
 
 
 def test_empty_export_still_has_its_header_and_document() -> None:
@@ -287,7 +300,8 @@ def test_empty_export_still_has_its_header_and_document() -> None:
 
 
 def test_walk_pages_follows_cursors_through_short_pages() -> None:
-    pages = {None: Page([awkward_request(1)], "a"), "a": Page([], "b"), "b": Page([], None)}
+    first = ExportPage([export_row(awkward_request(1))], "a")
+    pages = {None: first, "a": ExportPage([], "b"), "b": ExportPage([], None)}
     assert [len(p) for p in walk_pages(lambda cursor: pages[cursor])] == [1, 0, 0]
 
 
@@ -536,13 +550,13 @@ def test_stream_sends_every_page_in_one_response(
     client: FlaskClient, runtime: Runtime, seeded: list[Request], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls: list[int] = []
-    scan = runtime.store.export_requests
+    scan = runtime.store.export_rows
 
-    def counted(**kwargs: Any) -> Page:
+    def counted(**kwargs: Any) -> ExportPage:
         calls.append(kwargs["limit"])
         return scan(**kwargs)
 
-    monkeypatch.setattr(runtime.store, "export_requests", counted)
+    monkeypatch.setattr(runtime.store, "export_rows", counted)
     response = get(client, "format=csv&stream=true&limit=7", buffered=False)
     assert response.status_code == 200
     assert response.is_streamed
@@ -566,10 +580,10 @@ def test_streamed_json_is_the_whole_document(client: FlaskClient, seeded: list[R
 def test_index_down_before_streaming_is_503(
     client: FlaskClient, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken(**kwargs: Any) -> Page:
+    def broken(**kwargs: Any) -> ExportPage:
         raise StoreError("database is locked")
 
-    monkeypatch.setattr(runtime.store, "export_requests", broken)
+    monkeypatch.setattr(runtime.store, "export_rows", broken)
     for query in ["stream=true", "format=csv"]:
         response = get(client, query)
         assert response.status_code == 503

@@ -534,14 +534,14 @@ def test_export_with_filters_reads_a_bounded_number_of_items_per_page(
     pages = 0
     cursor = None
     while True:
-        page = store.export_requests(
+        page = store.export_rows(
             apps=["web", "mobile"],
             status=Status.PLANNED,
             updated_since=None,
             limit=10,
             cursor=cursor,
         )
-        found.extend((r.app, r.number) for r in page.items)
+        found.extend((r.app, r.number) for r in page.rows)
         pages += 1
         cursor = page.next_cursor
         if cursor is None:

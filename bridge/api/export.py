@@ -19,12 +19,12 @@ from pydantic import ValidationError
 from bridge.api.access import require_operator, runtime
 from bridge.api.cursor import decode_cursor, encode_cursor
 from bridge.api.errors import ApiError, fields_of
-from bridge.ports import InvalidCursorError, Page, StoreError
+from bridge.ports import ExportPage, InvalidCursorError, StoreError
 from bridge.settings import AppConfig, Settings
 
 if TYPE_CHECKING:
     from bridge.api.export_models import ExportParams
-    from bridge.domain import Request
+    from bridge.export import Row
 
 log = logging.getLogger(__name__)
 
@@ -66,9 +66,9 @@ def export() -> Response:
     exported_at = rt.clock()
     refs = [{"id": app.id, "name": app.name, "repo": app.repo} for app in apps]
 
-    def fetch(cursor: str | None, limit: int = params.limit) -> Page:
+    def fetch(cursor: str | None, limit: int = params.limit) -> ExportPage:
         try:
-            return store.export_requests(
+            return store.export_rows(
                 apps=app_ids, status=status, updated_since=since, limit=limit, cursor=cursor
             )
         except InvalidCursorError as error:
@@ -85,23 +85,25 @@ def export() -> Response:
         page = fetch(position, limit)
         next_cursor = encode_cursor(page.next_cursor, binding) if page.next_cursor else None
         chunks = serialise(
-            fmt, [page.items], exported_at=exported_at, apps=refs, next_cursor=next_cursor
+            fmt, [page.rows], exported_at=exported_at, apps=refs, next_cursor=next_cursor
         )
         body = "".join(chunks).encode()
-        if len(body) <= PAGE_BODY_BYTES or len(page.items) <= 1:
+        if len(body) <= PAGE_BODY_BYTES or len(page.rows) <= 1:
             break
         # Too big for one response: the same page start, fewer rows.
-        limit = max(1, len(page.items) * PAGE_BODY_BYTES // len(body) * 9 // 10)
+        limit = max(1, len(page.rows) * PAGE_BODY_BYTES // len(body) * 9 // 10)
     response = Response(body, content_type=MEDIA_TYPES[fmt])
     if next_cursor is not None:
         response.headers["Link"] = f'<{_next_url(next_cursor)}>; rel="next"'
     return response
 
 
-def _pages_from(first: Page, fetch: Callable[[str | None], Page]) -> Iterator[Sequence[Request]]:
+def _pages_from(
+    first: ExportPage, fetch: Callable[[str | None], ExportPage]
+) -> Iterator[Sequence[Row]]:
     from bridge.export import walk_pages
 
-    yield first.items
+    yield first.rows
     if first.next_cursor is not None:
         yield from walk_pages(fetch, first.next_cursor)
 

@@ -26,7 +26,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bridge.domain import Request, Status
-from bridge.ports import InvalidCursorError, ListQuery, Page, StoreError
+from bridge.export import Row, export_row
+from bridge.ports import ExportPage, InvalidCursorError, ListQuery, Page, StoreError
 from bridge.stores import dynamodb_items as i
 from bridge.stores import dynamodb_table as t
 from bridge.stores.codec import export_cursor, export_position
@@ -184,7 +185,7 @@ class DynamoDBStore(
 
     # ------------------------------------------------------------------ export
 
-    def export_requests(
+    def export_rows(
         self,
         *,
         apps: Sequence[str],
@@ -192,8 +193,8 @@ class DynamoDBStore(
         updated_since: datetime | None,
         limit: int,
         cursor: str | None,
-    ) -> Page:
-        """Requests of ``apps`` in (app, number) order; the cursor is the last (app, number).
+    ) -> ExportPage:
+        """Export rows of ``apps`` in (app, number) order; the cursor is the last (app, number).
 
         One consistent Query per app partition on the table itself, over the
         ``REQ#`` sort keys only (the app's votes sort after them), filters
@@ -223,8 +224,8 @@ class DynamoDBStore(
             if first > _MAX_NUMBER:
                 continue
             if previous is not None and evaluated >= MAX_EVALUATED:  # resume with this app
-                page = [i.request_of(item) for item in found]
-                return Page(items=page, next_cursor=export_cursor(previous, _MAX_NUMBER))
+                page = _rows(found)
+                return ExportPage(rows=page, next_cursor=export_cursor(previous, _MAX_NUMBER))
             previous = app
             params: QueryInputTypeDef = {
                 "TableName": self.table_name,
@@ -253,16 +254,16 @@ class DynamoDBStore(
                 if len(found) > limit:
                     last = found[limit - 1]
                     position = (i.required_text(last, "app"), i.required_number(last, "number"))
-                    page = [i.request_of(item) for item in found[:limit]]
-                    return Page(items=page, next_cursor=export_cursor(*position))
+                    page = _rows(found[:limit])
+                    return ExportPage(rows=page, next_cursor=export_cursor(*position))
                 if start is None:
                     break
                 if evaluated >= MAX_EVALUATED:  # budget spent: resume after the last item read
                     number = int(i.required_text(start, "sk").removeprefix("REQ#"))
-                    page = [i.request_of(item) for item in found]
-                    return Page(items=page, next_cursor=export_cursor(app, number))
+                    page = _rows(found)
+                    return ExportPage(rows=page, next_cursor=export_cursor(app, number))
                 params["ExclusiveStartKey"] = start
-        return Page(items=[i.request_of(item) for item in found], next_cursor=None)
+        return ExportPage(rows=_rows(found), next_cursor=None)
 
     # ------------------------------------------------------------------ counters
 
@@ -283,3 +284,7 @@ class DynamoDBStore(
 
 
 _MAX_NUMBER = 10**10 - 1  # request sort keys spell the number in ten digits
+
+
+def _rows(items: Sequence[Item]) -> list[Row]:
+    return [export_row(i.request_of(item)) for item in items]

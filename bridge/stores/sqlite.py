@@ -18,6 +18,7 @@ from typing import Any
 from bridge.domain import Request, SortOrder, Source, Status
 from bridge.ports import (
     DELIVERY_TTL,
+    ExportPage,
     GitHubChanges,
     InstallationChange,
     ListQuery,
@@ -33,9 +34,9 @@ from bridge.stores.sqlite_notify import NotifyMixin
 from bridge.stores.sqlite_outbox import OutboxMixin
 from bridge.stores.sqlite_privacy import PrivacyMixin
 from bridge.stores.sqlite_rows import (
-    EXPORT_COLUMNS,
+    EXPORT_ROW_COLUMNS,
     decode_position,
-    export_request,
+    export_rows,
     request_of_row,
     sortable_bound,
 )
@@ -108,7 +109,7 @@ class SQLiteStore(
 
     # ------------------------------------------------------------------ export
 
-    def export_requests(
+    def export_rows(
         self,
         *,
         apps: Sequence[str],
@@ -116,11 +117,13 @@ class SQLiteStore(
         updated_since: datetime | None,
         limit: int,
         cursor: str | None,
-    ) -> Page:
-        """Requests of ``apps`` in (app, number) order; the cursor is the last (app, number).
+    ) -> ExportPage:
+        """Export rows of ``apps`` in (app, number) order; the cursor is the last (app, number).
 
         One index range per app on ``requests_export``, which also holds the
         filter columns: rows that do not match are skipped inside the index.
+        SQLite computes each row's cells (``EXPORT_ROW_COLUMNS``), so no
+        ``Request`` is built on the way.
         """
         if limit < 1:
             raise ValueError("limit must be at least 1")
@@ -133,26 +136,25 @@ class SQLiteStore(
         if updated_since is not None:
             filters += " AND updated_at >= ?"
             values.append(sortable_bound(updated_since))
-        # Pinned: the planner would otherwise pick the primary key and read every row.
-        scan = "requests INDEXED BY requests_export"
+        # Filtered, pinned: the planner would otherwise pick the primary key and read every
+        # row. Unfiltered, the primary key's narrower index reads a third faster.
+        scan = "requests INDEXED BY requests_export" if filters else "requests"
         rows: list[tuple[Any, ...]] = []
         for app in sorted(set(apps)):
             if after is not None and app < after[0]:
                 continue
             start = after[1] if after is not None and app == after[0] else None
             where = "app = ?" + ("" if start is None else " AND number > ?") + filters
-            sql = f"SELECT {EXPORT_COLUMNS} FROM {scan} WHERE {where} ORDER BY number LIMIT ?"  # noqa: S608 -- fixed fragments, values are bound
+            sql = f"SELECT {EXPORT_ROW_COLUMNS} FROM {scan} WHERE {where} ORDER BY number LIMIT ?"  # noqa: S608 -- fixed fragments, values are bound
             params = [app, *([] if start is None else [start]), *values, limit + 1 - len(rows)]
             rows.extend(self._read_tuples(sql, params))
             if len(rows) > limit:
                 break
-        labels: dict[str, tuple[str, ...]] = {}
-        items = [export_request(row, labels) for row in rows[:limit]]
         next_cursor = None
         if len(rows) > limit:
             app, number = rows[limit - 1][:2]
             next_cursor = export_cursor(app, number)
-        return Page(items=items, next_cursor=next_cursor)
+        return ExportPage(rows=export_rows(rows[:limit]), next_cursor=next_cursor)
 
     def _read_tuples(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         # Plain tuples: the export reads many rows, and sqlite3.Row lookups by name add up.
