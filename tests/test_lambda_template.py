@@ -9,43 +9,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from bridge.secrets import SSM_SUFFIX
 from bridge.stores.dynamodb_table import TTL_ATTRIBUTE, table_definition
+from tests.cfn_template import TEMPLATE, load_template, resources_of
 from tests.lambda_support import LAMBDA_DIR
-
-TEMPLATE = LAMBDA_DIR / "template.yaml"
-
-
-class _CfnLoader(yaml.SafeLoader):
-    """YAML with CloudFormation's short-form intrinsics (!Ref, !Sub, !GetAtt, ...)."""
-
-
-def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
-    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-        if suffix == "GetAtt":
-            value = value.split(".", 1)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
-    return {name: value}
-
-
-_CfnLoader.add_multi_constructor("!", _intrinsic)
 
 
 @pytest.fixture(scope="module")
 def template() -> dict[str, Any]:
-    loaded: dict[str, Any] = yaml.load(TEMPLATE.read_text("utf-8"), Loader=_CfnLoader)
-    return loaded
-
-
-def resources_of(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
-    return {name: r for name, r in template["Resources"].items() if r["Type"] == kind}
+    return load_template(TEMPLATE)
 
 
 def test_cfn_lint_passes() -> None:
@@ -131,8 +104,9 @@ def test_queue_has_a_dead_letter_queue_an_alarm_and_partial_failures(
     }
     assert 1 < queue["RedrivePolicy"]["maxReceiveCount"] <= 10
     worker_timeout = resources["WorkerFunction"]["Properties"]["Timeout"]
-    assert queue["VisibilityTimeout"] >= 6 * worker_timeout
     mapping = resources["WorkerQueueMapping"]["Properties"]
+    window = mapping.get("MaximumBatchingWindowInSeconds", 0)
+    assert queue["VisibilityTimeout"] >= 6 * worker_timeout + window
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert mapping["FunctionName"] == {"Ref": "WorkerFunction"}
     assert _alarmed_queues(template) >= {"DeadLetterQueue"}
@@ -151,11 +125,12 @@ def test_every_asynchronous_failure_lands_in_an_alarmed_queue(template: dict[str
     # EventBridge invokes the schedule asynchronously: without a dead-letter queue
     # a run that fails every time would fail unnoticed.
     schedule = template["Resources"]["ScheduleFunction"]["Properties"]
+    # It shares the jobs' dead-letter queue and its alarm (one billed alarm metric).
     assert schedule["DeadLetterQueue"] == {
         "Type": "SQS",
-        "TargetArn": {"Fn::GetAtt": ["FailedRunQueue", "Arn"]},
+        "TargetArn": {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]},
     }
-    assert _alarmed_queues(template) == {"DeadLetterQueue", "FailedRunQueue"}
+    assert _alarmed_queues(template) == {"DeadLetterQueue"}
 
 
 def test_http_reserved_concurrency_is_a_parameter_unset_by_default(

@@ -224,3 +224,22 @@ def test_entry_chooses_sqs_from_the_environment(
     }
     health = response_json(entries.http.handler(apigw_event("healthz"), FakeContext()))
     assert health["queue"]["depth"] == 0  # the one message is in flight, not waiting
+
+
+def test_a_failed_scheduled_run_redriven_from_the_dead_letters_is_passed_over(
+    worker: Callable[..., dict[str, Any]],
+    runtime: Runtime,
+    tracker: FakeTracker,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The schedule's failed runs share the jobs' dead-letter queue: a redrive brings
+    # their EventBridge events here beside the jobs, and they must not fail again.
+    scheduled = (LAMBDA_FIXTURES / "scheduled_event.json").read_text("utf-8")
+    sid = submit(runtime)
+    event = sqs_event(scheduled, encode_job(deliver_job(sid)))
+    assert worker(event) == {"batchItemFailures": []}
+    assert runtime.store.get_submission(sid).delivery is Delivery.DELIVERED  # type: ignore[union-attr]
+    assert "failed scheduled run: passed over" in caplog.text
+    # Anything else from aws.events is still not a job.
+    other = json.dumps({**json.loads(scheduled), "detail-type": "EC2 Instance State-change"})
+    assert failed_ids(worker(sqs_event(other))) != []
