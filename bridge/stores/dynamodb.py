@@ -26,7 +26,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bridge.domain import Request, Status
-from bridge.export import Row, export_row
 from bridge.ports import ExportPage, InvalidCursorError, ListQuery, Page, StoreError
 from bridge.stores import dynamodb_items as i
 from bridge.stores import dynamodb_table as t
@@ -45,6 +44,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import QueryInputTypeDef
 
+    from bridge.export import Row
     from bridge.stores.dynamodb_items import Item
 
 __all__ = ["CapacityMeter", "DynamoDBStore"]
@@ -287,4 +287,6 @@ _MAX_NUMBER = 10**10 - 1  # request sort keys spell the number in ten digits
 
 
 def _rows(items: Sequence[Item]) -> list[Row]:
+    from bridge.export import export_row  # loads with the first export, not with the store
+
     return [export_row(i.request_of(item)) for item in items]

@@ -6,10 +6,9 @@ import json
 import sqlite3
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bridge.domain import Delivery, Hold, Request, Source, Status, Submission
-from bridge.export import Row
 from bridge.ports import (
     InvalidCursorError,
 )
@@ -17,6 +16,9 @@ from bridge.stores.analysis_codec import analysis_from_json
 from bridge.stores.codec import content_from_json, moderation_from_json
 from bridge.timeutil import parse_iso
 from bridge.untrusted import is_int64, loads
+
+if TYPE_CHECKING:
+    from bridge.export import Row
 
 
 def decode_position(cursor: str, column: str) -> tuple[Any, int]:
@@ -79,6 +81,8 @@ def export_rows(rows: Sequence[tuple[Any, ...]]) -> list[Row]:
 
     Label sets repeat across requests, so each distinct one is decoded once per page.
     """
+    from bridge.export import Row  # loads with the first export, not with the store
+
     labels_seen: dict[str, tuple[str, ...]] = {}
     result: list[Row] = []
     append, make = result.append, Row._make
