@@ -10,6 +10,7 @@ and index-store write transactions per submission.
 from __future__ import annotations
 
 import argparse
+import itertools
 import statistics
 import sys
 import tempfile
@@ -43,9 +44,10 @@ id = "mobile"
 name = "Acme Mobile"
 repo = "acme/mobile"
 labels = ["feature-request", "app:mobile"]
-# The same body again and again: screening would hold every repeat; this measures delivery.
-moderation = "none"
+# The default moderation (signals): each submission is screened, its text counted for repeats.
 """
+GOAL_WRITES = 2
+SERIAL = itertools.count()
 BODY = {
     "title": "Dark mode for the settings screen",
     "description": "It is bright at night. " * 20,
@@ -80,8 +82,9 @@ def bare_app() -> Flask:
 def per_call(client, count: int) -> list[float]:  # type: ignore[no-untyped-def]
     times = []
     for _ in range(count):
+        body = {**BODY, "title": f"{BODY['title']} {next(SERIAL)}"}  # no repeat is held
         start = time.perf_counter()
-        response = client.post("/v1/apps/mobile/requests", json=BODY)
+        response = client.post("/v1/apps/mobile/requests", json=body)
         times.append(time.perf_counter() - start)
         assert response.status_code == 201, response.get_json()
     return times
@@ -129,7 +132,11 @@ def main() -> None:
     print(f"ratio    {bridge_ms / bare_ms:7.1f}x the bare route")
     print(f"GitHub requests per submission: {github_requests:.2f} (goal: 1)")
     print(f"index write transactions per submission: {store_writes:.2f}")
-    print("  (rate-limit counter, outbox insert, delivery lease, delivered + indexed)")
+    print(
+        f"  goal: at most {GOAL_WRITES} (the submission with its rate and repeat counters and"
+        " first lease; delivered + indexed):"
+        f" {'met' if store_writes <= GOAL_WRITES else 'MISSED'}"
+    )
 
 
 if __name__ == "__main__":

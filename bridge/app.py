@@ -173,11 +173,11 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.extensions["featurebridge"] = runtime
     bound = runtime
 
-    def deliver_now(submission_id: str) -> Submission | None:
+    def deliver_now(leased: Submission, lease_until: datetime) -> Submission | None:
         # Delivery (issue rendering, boards) loads with the first submission, not at start.
-        from bridge.delivery import deliver
+        from bridge.delivery import deliver_leased
 
-        return deliver(bound, submission_id)
+        return deliver_leased(bound, leased, lease_until=lease_until)
 
     app.extensions["featurebridge.inline"] = InlineDelivery(deliver_now)
     hops = runtime.settings.server.trusted_proxies

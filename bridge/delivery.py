@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bridge.analysis.queueing import analysis_job
 from bridge.boards import add_to_board_job
@@ -65,10 +65,44 @@ def _deliver(runtime: Runtime, submission_id: str) -> Submission | None:
         runtime.queue.enqueue(deliver_job(submission_id), delay_seconds=wait)
         return pending
     now = runtime.clock()
-    lease = timedelta(seconds=runtime.settings.server.delivery_lease_seconds)
-    claimed = store.claim_submission(submission_id, now=now, lease_until=now + lease)
+    claimed = store.claim_submission(submission_id, now=now, lease_until=now + lease(runtime))
     if claimed is None:
         return store.get_submission(submission_id)
+    return _attempt(runtime, app, claimed)
+
+
+def lease(runtime: Runtime) -> timedelta:
+    """How long one delivery attempt holds its submission."""
+    return timedelta(seconds=runtime.settings.server.delivery_lease_seconds)
+
+
+def deliver_leased(
+    runtime: Runtime, leased: Submission, *, lease_until: datetime
+) -> Submission | None:
+    """Deliver a submission stored already leased (``create_submission``'s ``lease_until``).
+
+    The attempt that needs no claim: the submission was leased, its first
+    attempt counted, in the transaction that stored it. GitHub's budget is
+    asked first; when it says wait, the lease is given back unspent.
+    """
+    with context(submission_id=leased.id):
+        app = runtime.settings.app(leased.app)
+        if app is None or runtime.clock() >= lease_until:
+            # Unknown app, or it waited so long for a thread that the lease ran out
+            # (another worker may hold it now): the ordinary path decides.
+            return _deliver(runtime, leased.id)
+        wait = runtime.pacer.reserve(runtime.tracker.pacing_key(app.repo))
+        if wait > 0:
+            runtime.store.release_lease(leased.id, until=runtime.clock() + timedelta(seconds=wait))
+            runtime.queue.enqueue(deliver_job(leased.id), delay_seconds=wait)
+            return runtime.store.get_submission(leased.id)
+        return _attempt(runtime, app, leased)
+
+
+def _attempt(runtime: Runtime, app: AppConfig, claimed: Submission) -> Submission | None:
+    """One attempt at GitHub for a submission this process holds the lease of."""
+    store = runtime.store
+    submission_id = claimed.id
     try:
         issue = _find_or_create(runtime, app, claimed)
     except TrackerError as error:

@@ -35,6 +35,14 @@ class IdempotencyConflictError(Exception):
         self.submission_id = submission_id
 
 
+class RateLimitedError(Exception):
+    """A rate-limit window is spent: nothing was stored."""
+
+    def __init__(self, hit: RateHit) -> None:
+        super().__init__(f"rate limit {hit.limit} per {hit.window_seconds} s spent")
+        self.hit = hit
+
+
 class InvalidCursorError(ValueError):
     """A listing cursor that this store did not hand out."""
 
@@ -72,6 +80,27 @@ class IdempotencyClaim:
     key: str
     fingerprint: str
     expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RateHit:
+    """One hit on a fixed-window counter (as ``hit_rate_limit`` counts), allowed ``limit``
+    times per window."""
+
+    key: str
+    window_seconds: int
+    limit: int
+
+
+@dataclass(frozen=True, slots=True)
+class RepeatCheck:
+    """One sight of a submission's text from its sender, counted like a :class:`RateHit`;
+    seen before within the window, the submission is stored with this hold and signals."""
+
+    key: str
+    window_seconds: int
+    hold: Hold | None
+    signals: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,12 +229,26 @@ class IndexStore(Protocol):
         """What ``doctor`` should report about the store's layout, each with its fix."""
 
     def create_submission(
-        self, submission: Submission, *, idempotency: IdempotencyClaim | None, now: datetime
+        self,
+        submission: Submission,
+        *,
+        idempotency: IdempotencyClaim | None,
+        now: datetime,
+        rate: RateHit | None = None,
+        repeat: RepeatCheck | None = None,
+        lease_until: datetime | None = None,
     ) -> tuple[Submission, bool]:
         """Store a new submission, or return the one its key already made.
 
         Returns ``(submission, created)``; raises IdempotencyConflictError when
-        the key is live and was used with another fingerprint.
+        the key is live and was used with another fingerprint. ``rate`` counts
+        the call against its window first (as ``hit_rate_limit`` does) and raises
+        RateLimitedError, storing nothing more, beyond its limit; ``repeat``
+        counts the text next and, when it was seen before, stores the
+        submission with the check's hold and signals instead of its own. With
+        ``lease_until`` a new submission is stored leased to the caller for its
+        first attempt, as ``claim_submission`` would lease it, so that it can be
+        delivered at once without another write.
         """
 
     def get_submission(self, submission_id: str) -> Submission | None:
@@ -239,6 +282,11 @@ class IndexStore(Protocol):
 
     def postpone(self, submission_id: str, *, until: datetime) -> None:
         """Move an undelivered submission's next attempt without spending an attempt."""
+
+    def release_lease(self, submission_id: str, *, until: datetime) -> None:
+        """Give back the lease of an attempt that never started (``create_submission``'s
+        first lease, when GitHub's budget says wait): the attempt is not counted, nothing
+        is in flight, and the next attempt is due at ``until``."""
 
     def mark_delivered(self, submission_id: str, request: Request) -> None:
         """Record the issue and add the request to the index, in one transaction."""

@@ -5,11 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from bridge.domain import Hold, Source, Submission, SubmissionContent
-from bridge.ports import IdempotencyClaim
+from bridge.ports import IdempotencyClaim, RateHit, RepeatCheck
 from bridge.runtime import Runtime
 from bridge.settings import AppConfig
 from bridge.voters import Voter
@@ -39,12 +39,17 @@ def accept(
     body_fingerprint: str,
     hold: Hold | None = None,
     signals: tuple[str, ...] = (),
+    rate: RateHit | None = None,
+    repeat: RepeatCheck | None = None,
+    lease_until: datetime | None = None,
 ) -> tuple[Submission, bool]:
     """Commit a submission to the index; return it and whether it is new.
 
     A live Idempotency-Key returns the submission it made (or raises
     IdempotencyConflictError for another body); nothing is sent to GitHub here.
     A ``hold`` keeps it from being sent (moderation); ``signals`` say why.
+    ``rate``, ``repeat`` and ``lease_until`` go to the store's one write (see
+    ``IndexStore.create_submission``).
     """
     now = runtime.clock()
     submission_id = new_submission_id()
@@ -65,4 +70,11 @@ def accept(
         claim = IdempotencyClaim(
             key=idempotency_key, fingerprint=body_fingerprint, expires_at=now + IDEMPOTENCY_TTL
         )
-    return runtime.store.create_submission(submission, idempotency=claim, now=now)
+    return runtime.store.create_submission(
+        submission,
+        idempotency=claim,
+        now=now,
+        rate=rate,
+        repeat=repeat,
+        lease_until=lease_until,
+    )

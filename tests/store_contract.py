@@ -15,6 +15,7 @@ import pytest
 from bridge.domain import (
     AnalysisRecord,
     Delivery,
+    Hold,
     Request,
     SortOrder,
     Source,
@@ -34,6 +35,9 @@ from bridge.ports import (
     InstallationChange,
     InvalidCursorError,
     ListQuery,
+    RateHit,
+    RateLimitedError,
+    RepeatCheck,
     SyncMarks,
 )
 from bridge.privacy.forget import ForgetReport, anonymised_voter
@@ -207,6 +211,103 @@ class StoreContract:
         assert second is not None
         assert second.attempts == 2
         assert second.outcome_unknown
+
+    @pytest.mark.parametrize("key", [None, "k1"])
+    def test_a_submission_stored_leased_is_claimed_by_its_creator(
+        self, store: IndexStore, key: str | None
+    ) -> None:
+        claim = IdempotencyClaim(key, "fp", T0 + timedelta(days=1)) if key else None
+        lease_until = T0 + timedelta(minutes=2)
+        stored, created = store.create_submission(
+            submission("s1"), idempotency=claim, now=T0, lease_until=lease_until
+        )
+        assert created
+        assert (stored.attempts, stored.outcome_unknown) == (1, False)
+        # Nobody else may claim it, or find it due, while the lease runs.
+        assert store.claim_submission("s1", now=T0, lease_until=lease_until) is None
+        assert store.due_submissions(now=T0 + timedelta(minutes=1), limit=10) == []
+        # Its creator died mid-attempt: the next claim looks for the issue first.
+        again = store.claim_submission("s1", now=lease_until, lease_until=T0 + timedelta(minutes=5))
+        assert again is not None
+        assert (again.attempts, again.outcome_unknown) == (2, True)
+
+    def test_a_held_submission_is_never_stored_leased(self, store: IndexStore) -> None:
+        held = replace(submission("s1"), hold=Hold.HELD)
+        stored, _ = store.create_submission(
+            held, idempotency=None, now=T0, lease_until=T0 + timedelta(minutes=2)
+        )
+        assert stored.attempts == 0
+        loaded = store.get_submission("s1")
+        assert loaded is not None
+        assert (loaded.hold, loaded.attempts, loaded.outcome_unknown) == (Hold.HELD, 0, False)
+
+    def test_a_repeat_is_stored_with_the_checks_hold_and_signals(self, store: IndexStore) -> None:
+        repeat = RepeatCheck("repeat:abc", window_seconds=3600, hold=Hold.HELD, signals=("repeat",))
+        lease_until = T0 + timedelta(minutes=2)
+        first, _ = store.create_submission(
+            submission("s1"), idempotency=None, now=T0, repeat=repeat, lease_until=lease_until
+        )
+        second, created = store.create_submission(
+            submission("s2"), idempotency=None, now=T0, repeat=repeat, lease_until=lease_until
+        )
+        assert created
+        assert (first.hold, first.signals, first.attempts) == (None, (), 1)
+        assert (second.hold, second.signals, second.attempts) == (Hold.HELD, ("repeat",), 0)
+        stored = store.get_submission("s2")  # held: never leased, never sent
+        assert stored is not None
+        assert (stored.hold, stored.signals, stored.attempts, stored.outcome_unknown) == (
+            Hold.HELD,
+            ("repeat",),
+            0,
+            False,
+        )
+        # Another window: seen for the first time again.
+        later = T0 + timedelta(hours=1)
+        third, _ = store.create_submission(
+            submission("s3"), idempotency=None, now=later, repeat=repeat
+        )
+        assert (third.hold, third.signals) == (None, ())
+
+    def test_an_unstarted_lease_is_given_back_unspent(self, store: IndexStore) -> None:
+        store.create_submission(
+            submission("s1"), idempotency=None, now=T0, lease_until=T0 + timedelta(minutes=2)
+        )
+        store.release_lease("s1", until=T0 + timedelta(seconds=30))
+        loaded = store.get_submission("s1")
+        assert loaded is not None
+        assert (loaded.attempts, loaded.outcome_unknown) == (0, False)
+        assert loaded.next_attempt_at == T0 + timedelta(seconds=30)
+        assert store.due_submissions(now=T0 + timedelta(seconds=29), limit=5) == []
+        due = store.due_submissions(now=T0 + timedelta(seconds=30), limit=5)
+        assert [s.id for s in due] == ["s1"]
+        claimed = store.claim_submission(
+            "s1", now=T0 + timedelta(seconds=30), lease_until=T0 + timedelta(minutes=3)
+        )
+        assert claimed is not None
+        assert (claimed.attempts, claimed.outcome_unknown) == (1, False)
+
+    def test_a_spent_rate_refuses_the_submission_and_keeps_the_hit(self, store: IndexStore) -> None:
+        rate = RateHit("submission:mobile::1.2.3.4", window_seconds=3600, limit=2)
+        for sid in ("s1", "s2"):
+            assert store.create_submission(submission(sid), idempotency=None, now=T0, rate=rate)[1]
+        claim = IdempotencyClaim("k3", "fp", T0 + timedelta(days=1))
+        with pytest.raises(RateLimitedError) as refused:
+            store.create_submission(
+                submission("s3"),
+                idempotency=claim,
+                now=T0,
+                rate=rate,
+                lease_until=T0 + timedelta(minutes=2),
+            )
+        assert refused.value.hit == rate
+        assert store.get_submission("s3") is None
+        # Every call counted, the refused one too (as hit_rate_limit counts): this is the 4th.
+        assert store.hit_rate_limit(rate.key, window_seconds=3600, now=T0) == 4
+        # The refused key was not kept: in the next window it makes a new submission.
+        later = T0 + timedelta(hours=1)
+        created = store.create_submission(submission("s4"), idempotency=claim, now=later, rate=rate)
+        assert created[0].id == "s4"
+        assert created[1]
 
     def test_failed_attempt_schedules_and_records(self, store: IndexStore) -> None:
         store.create_submission(submission("s1"), idempotency=None, now=T0)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import io
 import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -12,6 +15,7 @@ from flask.testing import FlaskClient
 from bridge.domain import Request, Source, Status
 from bridge.ports import TrackerError
 from bridge.runtime import Runtime
+from bridge.stores.sqlite import SQLiteStore
 from tests.conftest import error_code
 from tests.fakes import FakeTracker, RecordingQueue
 
@@ -290,6 +294,55 @@ def test_submissions_are_rate_limited_per_client(make_settings, tmp_path, tracke
     assert other.status_code == 201
     clock.advance(3600)
     assert submit(client).status_code == 201
+
+
+@pytest.mark.parametrize("moderation", ["none", "signals"])
+def test_a_submission_delivered_at_once_is_two_index_writes(
+    make_settings, tmp_path, tracker, clock, moderation: str
+) -> None:
+    # The rate and repeat counters, the submission and its first lease in one write;
+    # then delivered and indexed.
+    from bridge.app import build_runtime, create_app
+
+    class CountingStore(SQLiteStore):
+        writes = 0
+
+        @contextmanager
+        def _write(self) -> Iterator[sqlite3.Connection]:
+            CountingStore.writes += 1
+            with super()._write() as db:
+                yield db
+
+    settings = make_settings(
+        f"""
+        [[apps]]
+        id = "mobile"
+        name = "M"
+        repo = "acme/mobile"
+        labels = ["fr"]
+        moderation = "{moderation}"
+        """
+    )
+    store = CountingStore(tmp_path / "counted.db")
+    runtime = build_runtime(
+        settings, store=store, tracker=tracker, queue=RecordingQueue(), clock=clock
+    )
+    client = create_app(settings, runtime).test_client()
+    before = CountingStore.writes
+    response = submit(client, {"title": "Dark mode", "description": "At night"})
+    assert response.status_code == 201
+    assert CountingStore.writes - before == 2
+    assert isinstance(runtime.queue, RecordingQueue)
+    assert runtime.queue.jobs == []  # nothing left for the worker
+    submission = store.get_submission(response.get_json()["id"])
+    assert submission is not None
+    assert (submission.attempts, submission.outcome_unknown) == (1, False)
+    if moderation == "signals":  # the same text again is a repeat: held, in one write
+        before = CountingStore.writes
+        again = submit(client, {"title": "Dark mode", "description": "At night"})
+        assert (again.status_code, again.get_json()["delivery"]) == (202, "held")
+        assert CountingStore.writes - before == 1
+        assert tracker.creates == 1
 
 
 # ------------------------------------------------------------------ listing

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from dataclasses import replace
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from bridge.app import build_runtime
-from bridge.delivery import DELIVER_SUBMISSION, deliver, deliver_job
-from bridge.domain import Delivery
+from bridge.delivery import DELIVER_SUBMISSION, deliver, deliver_job, deliver_leased, lease
+from bridge.domain import Delivery, Source, Submission, SubmissionContent
 from bridge.jobs import run_job, sweep_outbox
 from bridge.ports import TrackerError
 from bridge.runtime import Runtime
 from bridge.settings import Settings
 from bridge.stores.sqlite import SQLiteStore
+from bridge.submissions import accept
 from bridge.tracking import UnconfiguredTracker
 from tests.fakes import FakeClock, FakeTracker, RecordingQueue, submit
 
@@ -212,3 +214,77 @@ def test_thread_queue_holds_delayed_jobs_until_due() -> None:
         time.sleep(0.05)
     queue.stop()
     assert ran == ["now", "later"]
+
+
+def _leased(runtime: Runtime, clock: FakeClock) -> tuple[Submission, datetime]:
+    """A submission stored leased for its first attempt, as the API's route stores it."""
+    app = runtime.settings.app("mobile")
+    assert app is not None
+    lease_until = clock() + lease(runtime)
+    stored, created = accept(
+        runtime,
+        app,
+        SubmissionContent(title="Dark mode"),
+        source=Source.API,
+        idempotency_key=None,
+        body_fingerprint="",
+        lease_until=lease_until,
+    )
+    assert created
+    assert (stored.attempts, stored.outcome_unknown) == (1, False)
+    return stored, lease_until
+
+
+def test_a_leased_submission_is_delivered_without_a_claim(
+    runtime: Runtime, tracker: FakeTracker, clock: FakeClock
+) -> None:
+    leased, lease_until = _leased(runtime, clock)
+    after = deliver_leased(runtime, leased, lease_until=lease_until)
+    assert after is not None
+    assert (after.delivery, after.number, after.attempts) == (Delivery.DELIVERED, 1, 1)
+    assert tracker.creates == 1
+    assert tracker.lookups == 0
+
+
+def test_a_leased_submission_gives_its_lease_back_when_github_says_wait(
+    runtime: Runtime, tracker: FakeTracker, clock: FakeClock
+) -> None:
+    waits = iter([42.0, 0.0])
+    runtime = replace(runtime, pacer=_Pacer(lambda: next(waits)))
+    leased, lease_until = _leased(runtime, clock)
+    sid = leased.id
+    after = deliver_leased(runtime, leased, lease_until=lease_until)
+    assert after is not None
+    assert (after.delivery, after.attempts, after.outcome_unknown) == (Delivery.QUEUED, 0, False)
+    assert after.next_attempt_at == clock() + timedelta(seconds=42)
+    assert tracker.creates == 0
+    queue = runtime.queue
+    assert isinstance(queue, RecordingQueue)
+    assert (queue.jobs, queue.delays) == ([deliver_job(sid)], [42.0])
+    # Not before it is due; then the ordinary path delivers it, once and without a lookup.
+    assert sweep_outbox(runtime) == 0
+    clock.advance(42)
+    assert sweep_outbox(runtime) == 1
+    assert tracker.creates == 1
+    assert tracker.lookups == 0
+
+
+def test_a_lease_that_ran_out_before_its_attempt_started_is_claimed_again(
+    runtime: Runtime, tracker: FakeTracker, clock: FakeClock
+) -> None:
+    leased, lease_until = _leased(runtime, clock)
+    clock.advance(lease(runtime).total_seconds())
+    after = deliver_leased(runtime, leased, lease_until=lease_until)
+    assert after is not None
+    assert (after.delivery, after.attempts) == (Delivery.DELIVERED, 2)
+    # The first lease may have been a worker's that died mid-attempt: look before creating.
+    assert tracker.lookups == 1
+    assert tracker.creates == 1
+
+
+class _Pacer:
+    def __init__(self, wait: Callable[[], float]) -> None:
+        self._wait = wait
+
+    def reserve(self, key: str) -> float:
+        return self._wait()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import math
+from datetime import datetime
 from typing import Any, cast
 
 from flask import current_app, request
@@ -126,16 +127,27 @@ def enforce_rate_limit(
     e.g. one request), ``limit`` calls per window; 429 with Retry-After beyond it."""
     rt = runtime()
     now = rt.clock()
-    key = f"{kind}:{app.id}:{scope}:{client_key()}"
-    count = rt.store.hit_rate_limit(key, window_seconds=window_seconds, now=now)
+    count = rt.store.hit_rate_limit(
+        rate_key(kind, app, scope), window_seconds=window_seconds, now=now
+    )
     if count > limit:
-        window_end = (now.timestamp() // window_seconds + 1) * window_seconds
-        retry_after = max(1, math.ceil(window_end - now.timestamp()))
-        raise ApiError(
-            "rate_limited",
-            f"too many {kind} requests from this address; try again in {retry_after} s",
-            headers={"Retry-After": str(retry_after)},
-        )
+        raise rate_limited(kind, window_seconds=window_seconds, now=now)
+
+
+def rate_key(kind: str, app: AppConfig, scope: str = "") -> str:
+    """The counter of the caller's budget for ``kind`` in ``app`` (and ``scope``)."""
+    return f"{kind}:{app.id}:{scope}:{client_key()}"
+
+
+def rate_limited(kind: str, *, window_seconds: int, now: datetime) -> ApiError:
+    """The 429 of a spent budget, with Retry-After at the end of the window."""
+    window_end = (now.timestamp() // window_seconds + 1) * window_seconds
+    retry_after = max(1, math.ceil(window_end - now.timestamp()))
+    return ApiError(
+        "rate_limited",
+        f"too many {kind} requests from this address; try again in {retry_after} s",
+        headers={"Retry-After": str(retry_after)},
+    )
 
 
 def limit_reads(app: AppConfig) -> None:

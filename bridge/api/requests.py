@@ -10,10 +10,11 @@ from flask import Blueprint, Response, jsonify, request
 from pydantic import ValidationError
 
 from bridge.api.access import (
+    RATE_WINDOW_SECONDS,
     app_or_404,
     client_key,
-    enforce_rate_limit,
     limit_reads,
+    rate_key,
     runtime,
     visible_app,
 )
@@ -24,7 +25,7 @@ from bridge.api.errors import ApiError, fields_of
 from bridge.api.submitting import accept_and_answer
 from bridge.api.voting import header_voter, token_voter
 from bridge.domain import Source, SubmissionContent
-from bridge.ports import InvalidCursorError, ListQuery
+from bridge.ports import InvalidCursorError, ListQuery, RateHit
 from bridge.ranking import title_words
 from bridge.settings import AppConfig
 
@@ -145,7 +146,6 @@ def submit(app: AppConfig, raw: object, key: str | None) -> tuple[Response, int]
             "validation_failed", "the request has invalid fields", fields=fields_of(error)
         ) from error
     rt = runtime()
-    enforce_rate_limit("submission", app, rt.settings.server.rate_limits.submissions_per_hour)
     if app.require_voter_token and not submitted.voter_token:
         raise ApiError(
             "unauthorized",
@@ -182,6 +182,11 @@ def submit(app: AppConfig, raw: object, key: str | None) -> tuple[Response, int]
         else None,
         client=client_key(),
         browser=browser,
+        rate=RateHit(
+            rate_key("submission", app),
+            RATE_WINDOW_SECONDS,
+            rt.settings.server.rate_limits.submissions_per_hour,
+        ),
     )
 
 

@@ -11,14 +11,14 @@ from typing import TYPE_CHECKING
 
 from flask import Response, jsonify, url_for
 
-from bridge.api.access import inline_delivery, runtime
+from bridge.api.access import inline_delivery, rate_limited, runtime
 from bridge.api.errors import ApiError
-from bridge.domain import Delivery, Hold, Source, Status, Submission, SubmissionContent
-from bridge.ports import IdempotencyConflictError
+from bridge.domain import Delivery, Source, Status, Submission, SubmissionContent
+from bridge.ports import IdempotencyConflictError, RateHit, RateLimitedError
 from bridge.settings import AppConfig
 
 if TYPE_CHECKING:
-    from bridge.moderation.screening import BrowserProof
+    from bridge.moderation.screening import BrowserProof, Screening
     from bridge.voters import Voter
 
 # How long a client is asked to wait while its app's queue to GitHub is full.
@@ -37,6 +37,7 @@ def accept_and_answer(
     accepted: Callable[[Submission], None] | None = None,
     client: str | None,
     browser: BrowserProof | None = None,
+    rate: RateHit | None = None,
 ) -> tuple[Response, int]:
     """Screen the submission, commit it, deliver it inline when it is new and not held,
     answer 201 or 202.
@@ -45,13 +46,20 @@ def accept_and_answer(
     reused with another body; ``accepted`` is called with the committed submission
     (new or repeated) before it is delivered. ``client`` is who sent it (None for signed
     server-to-server posts, which are not checked for repeats); ``browser`` what the
-    widget or the form sent to show a person filled it in.
+    widget or the form sent to show a person filled it in. ``rate`` is the caller's
+    submission budget, counted in the same write that stores the submission (429 when
+    spent).
+
+    A submission that can go to GitHub now is stored leased to this process, so
+    that the usual path is two index writes: the submission, then delivered and
+    indexed.
     """
-    from bridge.delivery import deliver_job
+    from bridge.delivery import deliver_job, lease
     from bridge.submissions import accept
 
     rt = runtime()
-    hold, signals = _screen(app, content, client=client, browser=browser)
+    screening = _screen(app, content, client=client, browser=browser)
+    hold = screening.hold if screening else None
     if hold is None and rt.store.queue_is_full(app.id, rt.settings.server.max_queued_per_app):
         raise ApiError(
             "rate_limited",
@@ -59,6 +67,10 @@ def accept_and_answer(
             f"try again in {QUEUE_FULL_RETRY_SECONDS} s",
             headers={"Retry-After": str(QUEUE_FULL_RETRY_SECONDS)},
         )
+    timeout = rt.settings.server.inline_delivery_seconds
+    lease_until = None
+    if hold is None and timeout > 0 and rt.tracker.health().configured:
+        lease_until = rt.clock() + lease(rt)
     try:
         submission, created = accept(
             rt,
@@ -69,7 +81,10 @@ def accept_and_answer(
             idempotency_key=idempotency_key,
             body_fingerprint=body_fingerprint,
             hold=hold,
-            signals=signals,
+            signals=screening.signals if screening else (),
+            rate=rate,
+            repeat=screening.repeat if screening else None,
+            lease_until=lease_until,
         )
     except IdempotencyConflictError as error:
         raise ApiError(
@@ -77,14 +92,16 @@ def accept_and_answer(
             f"{key_name} was already used with a different body",
             fields={key_name: f"used for submission {error.submission_id}"},
         ) from error
+    except RateLimitedError as error:
+        raise rate_limited(
+            "submission", window_seconds=error.hit.window_seconds, now=rt.clock()
+        ) from error
     if accepted is not None:
         accepted(submission)
     if created and submission.may_be_sent:
-        if rt.tracker.health().configured:
+        if lease_until is not None:
             submission = (
-                inline_delivery().attempt(
-                    submission.id, timeout=rt.settings.server.inline_delivery_seconds
-                )
+                inline_delivery().attempt(submission, lease_until=lease_until, timeout=timeout)
                 or submission
             )
         if submission.delivery is not Delivery.DELIVERED:
@@ -98,14 +115,13 @@ def _screen(
     *,
     client: str | None,
     browser: BrowserProof | None,
-) -> tuple[Hold | None, tuple[str, ...]]:
-    """The app's moderation of one submission: whether it is held, and its signals."""
+) -> Screening | None:
+    """The app's moderation of one submission; None when the app screens nothing."""
     if app.moderation == "none":
-        return None, ()
+        return None
     from bridge.moderation.screening import screen
-    from bridge.moderation.signals import hold_for
 
-    signals = screen(
+    return screen(
         runtime(),
         app,
         title=content.title,
@@ -114,7 +130,6 @@ def _screen(
         client=client,
         browser=browser,
     )
-    return hold_for(app, signals), signals
 
 
 def submission_answer(app: AppConfig, submission: Submission) -> tuple[Response, int]:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+from bridge.domain import Hold
 from bridge.moderation import form_token
-from bridge.moderation.signals import HONEYPOT, REPEAT, content_signals
+from bridge.moderation.signals import HONEYPOT, REPEAT, content_signals, hold_for
+from bridge.ports import RepeatCheck
 from bridge.runtime import Runtime
 from bridge.settings import AppConfig
 
@@ -25,6 +27,21 @@ def _repeat_key(app: str, client: str, title: str, description: str) -> str:
     return f"repeat:{hashlib.sha256(text.encode()).hexdigest()}"
 
 
+@dataclass(frozen=True, slots=True)
+class Screening:
+    """What screening found before the submission is stored.
+
+    ``signals`` are those its content and browser trip, and ``hold`` the app's
+    moderation of them; ``repeat`` is the check the store makes as it stores the
+    submission (the text is counted in the index, so every process agrees), with
+    the hold and signals of a repeat.
+    """
+
+    signals: tuple[str, ...]
+    hold: Hold | None
+    repeat: RepeatCheck | None
+
+
 def screen(
     runtime: Runtime,
     app: AppConfig,
@@ -34,8 +51,8 @@ def screen(
     email: str | None,
     client: str | None,
     browser: BrowserProof | None,
-) -> tuple[str, ...]:
-    """The signals a submission trips, in a stable order; empty when it looks like a person's.
+) -> Screening:
+    """The signals a submission trips, in a stable order; none when it looks like a person's.
 
     ``browser`` is None for submissions that carry a valid voter token or do not
     come from the widget or the form: those skip the honeypot and the render time.
@@ -58,14 +75,16 @@ def screen(
             )
             if tripped:
                 found.append(tripped)
+    signals = tuple(found)
+    repeat = None
     if spam.repeat_within_hours and client is not None:
-        # Counted like rate limits (in the index, so every process agrees), in windows of
-        # repeat_within_hours: the second sight of a text within one window is a repeat.
-        seen = runtime.store.hit_rate_limit(
+        # Counted like rate limits, in windows of repeat_within_hours: the second sight
+        # of a text within one window is a repeat.
+        repeated = (*signals, REPEAT)
+        repeat = RepeatCheck(
             _repeat_key(app.id, client, title, description),
             window_seconds=spam.repeat_within_hours * 3600,
-            now=now,
+            hold=hold_for(app, repeated),
+            signals=repeated,
         )
-        if seen > 1:
-            found.append(REPEAT)
-    return tuple(found)
+    return Screening(signals, hold_for(app, signals), repeat)

@@ -223,8 +223,9 @@ def due_keys(submission: Submission) -> tuple[str, str]:
     return t.DUE_PARTITION, t.due_key(next_attempt_at, submission.id)
 
 
-def submission_item(submission: Submission) -> Item:
-    """A new outbox item: undelivered, so it carries the ``due`` index keys."""
+def submission_item(submission: Submission, *, lease_until: datetime | None = None) -> Item:
+    """A new outbox item: undelivered, so it carries the ``due`` index keys; leased for its
+    first attempt until ``lease_until`` when given (as a claim leases it)."""
     next_attempt_at = submission.next_attempt_at or submission.created_at
     due_pk, due_key = due_keys(submission)
     item: Item = {
@@ -238,9 +239,11 @@ def submission_item(submission: Submission) -> Item:
         "created_at": s(to_sortable(submission.created_at)),
         "next_attempt_at": s(to_sortable(next_attempt_at)),
         "delivered": flag(False),
-        "in_flight": flag(False),
-        "attempts": n(0),
+        "in_flight": flag(lease_until is not None),
+        "attempts": n(0 if lease_until is None else 1),
     }
+    if lease_until is not None:
+        item["lease_until"] = s(to_sortable(lease_until))
     if submission.voter is not None:
         item["voter"] = s(submission.voter)
         item["voter_weight"] = n(submission.voter_weight)

@@ -22,6 +22,9 @@ from bridge.ports import (
     IdempotencyClaim,
     IdempotencyConflictError,
     OutboxStats,
+    RateHit,
+    RateLimitedError,
+    RepeatCheck,
     StoreError,
     SubmissionPage,
 )
@@ -59,11 +62,39 @@ class OutboxMixin:
 
     _table: Table
 
+    if TYPE_CHECKING:  # DynamoDBStore's own
+
+        def hit_rate_limit(self, key: str, *, window_seconds: int, now: datetime) -> int: ...
+
     def create_submission(
-        self, submission: Submission, *, idempotency: IdempotencyClaim | None, now: datetime
+        self,
+        submission: Submission,
+        *,
+        idempotency: IdempotencyClaim | None,
+        now: datetime,
+        rate: RateHit | None = None,
+        repeat: RepeatCheck | None = None,
+        lease_until: datetime | None = None,
     ) -> tuple[Submission, bool]:
-        """Store a submission, or return the one its live idempotency key made."""
-        item = i.submission_item(submission)
+        """Store a submission, or return the one its live idempotency key made.
+
+        The rate and repeat counters are UpdateItems of their own first (in a
+        transaction each would cost twice the write units); the lease rides on
+        the submission's item.
+        """
+        if rate is not None and rate.limit < self.hit_rate_limit(
+            rate.key, window_seconds=rate.window_seconds, now=now
+        ):
+            raise RateLimitedError(rate)
+        if (
+            repeat is not None
+            and self.hit_rate_limit(repeat.key, window_seconds=repeat.window_seconds, now=now) > 1
+        ):
+            submission = replace(submission, hold=repeat.hold, signals=repeat.signals)
+        lease = lease_until if submission.may_be_sent else None  # a held one is not sent
+        item = i.submission_item(submission, lease_until=lease)
+        if lease is not None:
+            submission = replace(submission, attempts=1)
         new_only = "attribute_not_exists(#pk)"
         if idempotency is None:
             try:
@@ -238,6 +269,24 @@ class OutboxMixin:
                     ":next": i.s(to_sortable(until)),
                     ":due": i.s(t.due_key(until, submission_id)),
                     ":false": i.flag(False),
+                },
+                condition=_UNDELIVERED,
+            )
+        except ConditionFailedError:
+            return
+
+    def release_lease(self, submission_id: str, *, until: datetime) -> None:
+        """Undo an unstarted attempt's lease; the next attempt is due at ``until``."""
+        try:
+            self._table.update(
+                i.key(t.submission_pk(submission_id), t.SUBMISSION_SK),
+                "SET #next_attempt_at = :next, #due_key = :due, #in_flight = :false"
+                " ADD #attempts :minus REMOVE #lease_until",
+                {
+                    ":next": i.s(to_sortable(until)),
+                    ":due": i.s(t.due_key(until, submission_id)),
+                    ":false": i.flag(False),
+                    ":minus": i.n(-1),
                 },
                 condition=_UNDELIVERED,
             )

@@ -164,6 +164,28 @@ class SQLiteBase:
                 (request.description, request.app, request.number, request.description),
             )
 
+    @classmethod
+    def _count_hit(
+        cls, db: sqlite3.Connection, key: str, *, window_seconds: int, now: datetime
+    ) -> int:
+        """Count a hit in the fixed window of ``key`` that contains ``now``; the count."""
+        window_start = now.timestamp() // window_seconds * window_seconds
+        expires_at = window_start + window_seconds
+        cls._prune(db, "rate_counters", now)
+        db.execute(
+            "INSERT INTO rate_counters (key, window_start, count, expires_at)"
+            " VALUES (?, ?, 1, ?) ON CONFLICT (key) DO UPDATE SET"
+            " count = CASE WHEN rate_counters.expires_at <= ? OR"
+            "   rate_counters.window_start != excluded.window_start THEN 1"
+            "   ELSE rate_counters.count + 1 END,"
+            " window_start = excluded.window_start, expires_at = excluded.expires_at",
+            (key, window_start, expires_at, now.timestamp()),
+        )
+        count: int = db.execute("SELECT count FROM rate_counters WHERE key = ?", (key,)).fetchone()[
+            0
+        ]
+        return count
+
     @staticmethod
     def _prune(db: sqlite3.Connection, table: Expiring, now: datetime) -> None:
         """Housekeeping: delete the table's records past their expiry (DynamoDB's TTL

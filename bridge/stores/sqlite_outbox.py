@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -13,6 +14,9 @@ from bridge.ports import (
     IdempotencyConflictError,
     InvalidCursorError,
     OutboxStats,
+    RateHit,
+    RateLimitedError,
+    RepeatCheck,
     SubmissionPage,
 )
 from bridge.stores.codec import (
@@ -32,51 +36,92 @@ class OutboxMixin(SQLiteBase):
     """Submissions from acceptance until their issue exists."""
 
     def create_submission(
-        self, submission: Submission, *, idempotency: IdempotencyClaim | None, now: datetime
+        self,
+        submission: Submission,
+        *,
+        idempotency: IdempotencyClaim | None,
+        now: datetime,
+        rate: RateHit | None = None,
+        repeat: RepeatCheck | None = None,
+        lease_until: datetime | None = None,
     ) -> tuple[Submission, bool]:
-        """Store a submission, or return the one its live idempotency key made."""
+        """Store a submission, or return the one its live idempotency key made.
+
+        One transaction whatever the options: the rate counter's hit, the
+        repeat counter's, the key, the submission and its first lease. A
+        refused hit is kept (as ``hit_rate_limit`` keeps every hit), nothing else.
+        """
         with self._write() as db:
-            if idempotency is not None:
-                self._prune(db, "idempotency_keys", now)
-                row = db.execute(
-                    "SELECT fingerprint, submission_id, expires_at FROM idempotency_keys"
-                    " WHERE app = ? AND key = ?",
-                    (submission.app, idempotency.key),
-                ).fetchone()
-                if row is not None and row["expires_at"] > now.timestamp():
-                    if row["fingerprint"] != idempotency.fingerprint:
-                        raise IdempotencyConflictError(row["submission_id"])
-                    existing = self._submission_row(db, row["submission_id"])
-                    if existing is not None:
-                        return existing, False
-                db.execute(
-                    "INSERT OR REPLACE INTO idempotency_keys"
-                    " (app, key, fingerprint, submission_id, expires_at) VALUES (?, ?, ?, ?, ?)",
-                    (
-                        submission.app,
-                        idempotency.key,
-                        idempotency.fingerprint,
-                        submission.id,
-                        idempotency.expires_at.timestamp(),
-                    ),
-                )
+            if rate is not None and rate.limit < self._count_hit(
+                db, rate.key, window_seconds=rate.window_seconds, now=now
+            ):
+                refused = rate
+            else:
+                if (
+                    repeat is not None
+                    and self._count_hit(
+                        db, repeat.key, window_seconds=repeat.window_seconds, now=now
+                    )
+                    > 1
+                ):
+                    submission = replace(submission, hold=repeat.hold, signals=repeat.signals)
+                return self._insert_submission(db, submission, idempotency, now, lease_until)
+        raise RateLimitedError(refused)
+
+    def _insert_submission(
+        self,
+        db: sqlite3.Connection,
+        submission: Submission,
+        idempotency: IdempotencyClaim | None,
+        now: datetime,
+        lease_until: datetime | None,
+    ) -> tuple[Submission, bool]:
+        if idempotency is not None:
+            self._prune(db, "idempotency_keys", now)
+            row = db.execute(
+                "SELECT fingerprint, submission_id, expires_at FROM idempotency_keys"
+                " WHERE app = ? AND key = ?",
+                (submission.app, idempotency.key),
+            ).fetchone()
+            if row is not None and row["expires_at"] > now.timestamp():
+                if row["fingerprint"] != idempotency.fingerprint:
+                    raise IdempotencyConflictError(row["submission_id"])
+                existing = self._submission_row(db, row["submission_id"])
+                if existing is not None:
+                    return existing, False
             db.execute(
-                "INSERT INTO submissions (id, app, source, content, created_at, next_attempt_at,"
-                " voter, voter_weight, hold, moderation) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO idempotency_keys"
+                " (app, key, fingerprint, submission_id, expires_at) VALUES (?, ?, ?, ?, ?)",
                 (
-                    submission.id,
                     submission.app,
-                    submission.source.value,
-                    content_to_json(submission.content),
-                    to_sortable(submission.created_at),
-                    (submission.next_attempt_at or submission.created_at).timestamp(),
-                    submission.voter,
-                    submission.voter_weight,
-                    submission.hold.value if submission.hold else None,
-                    moderation_to_json(submission.signals, submission.decisions),
+                    idempotency.key,
+                    idempotency.fingerprint,
+                    submission.id,
+                    idempotency.expires_at.timestamp(),
                 ),
             )
-        return submission, True
+        lease = lease_until if submission.may_be_sent else None  # a held one is not sent
+        db.execute(
+            "INSERT INTO submissions (id, app, source, content, created_at, next_attempt_at,"
+            " voter, voter_weight, hold, moderation, lease_until, attempts, in_flight)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                submission.id,
+                submission.app,
+                submission.source.value,
+                content_to_json(submission.content),
+                to_sortable(submission.created_at),
+                (submission.next_attempt_at or submission.created_at).timestamp(),
+                submission.voter,
+                submission.voter_weight,
+                submission.hold.value if submission.hold else None,
+                moderation_to_json(submission.signals, submission.decisions),
+                lease.timestamp() if lease else None,
+                int(lease is not None),
+                int(lease is not None),
+            ),
+        )
+        return (submission if lease is None else replace(submission, attempts=1)), True
 
     def get_submission(self, submission_id: str) -> Submission | None:
         """The submission with this id."""
@@ -133,6 +178,16 @@ class OutboxMixin(SQLiteBase):
         with self._write() as db:
             db.execute(
                 "UPDATE submissions SET next_attempt_at = ? WHERE id = ? AND delivered = 0",
+                (until.timestamp(), submission_id),
+            )
+
+    def release_lease(self, submission_id: str, *, until: datetime) -> None:
+        """Undo an unstarted attempt's lease; the next attempt is due at ``until``."""
+        with self._write() as db:
+            db.execute(
+                "UPDATE submissions SET lease_until = NULL, in_flight = 0,"
+                " attempts = max(attempts - 1, 0), next_attempt_at = ?"
+                " WHERE id = ? AND delivered = 0",
                 (until.timestamp(), submission_id),
             )
 
