@@ -35,8 +35,15 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bridge.domain import SortOrder, Status, Vote
-from bridge.ports import TALLY_INTERVAL, IdempotencyClaim, IndexStore, ListQuery
+from bridge.domain import Hold, SortOrder, Status, Vote
+from bridge.ports import (
+    TALLY_INTERVAL,
+    IdempotencyClaim,
+    IndexStore,
+    ListQuery,
+    RateHit,
+    RepeatCheck,
+)
 from bridge.stores.dynamodb import CapacityMeter, DynamoDBStore
 from bridge.stores.dynamodb_client import names
 from bridge.stores.dynamodb_table import create_table, table_definition
@@ -249,6 +256,18 @@ def operations() -> list[tuple[str, Callable[[IndexStore], object]]]:
         (
             "submit: repeat of the same key",
             lambda s: s.create_submission(submission("b2"), idempotency=key, now=T0),
+        ),
+        (
+            # What the API's route stores: no claim follows before mark_delivered.
+            "submit: leased + 2 counters",
+            lambda s: s.create_submission(
+                submission("b3"),
+                idempotency=None,
+                now=T0,
+                rate=RateHit("submission:mobile::192.0.2.1", window_seconds=3600, limit=10),
+                repeat=RepeatCheck("repeat:bench", 86400, hold=Hold.HELD, signals=("repeat",)),
+                lease_until=T0 + timedelta(minutes=2),
+            ),
         ),
         ("deliver: due_submissions(10)", lambda s: s.due_submissions(now=T0, limit=10)),
         (
