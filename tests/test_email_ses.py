@@ -12,7 +12,7 @@ import botocore.session
 import pytest
 from botocore.stub import Stubber
 
-from bridge.app import build_runtime
+from bridge.app import build_runtime, default_notifications
 from bridge.domain import Status
 from bridge.notify.email.config import EmailSettings
 from bridge.notify.email.model import Subscriber, request_topic
@@ -21,7 +21,6 @@ from bridge.notify.email.ses import SESSender
 from bridge.notify.emit import announce
 from bridge.notify.events import change_events
 from bridge.notify.model import AddressRefusedError, DeliveryError
-from bridge.notify.service import default_notifications
 from bridge.runtime import Runtime
 from bridge.settings import Settings
 from bridge.stores.sqlite import SQLiteStore

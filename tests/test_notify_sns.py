@@ -12,8 +12,8 @@ from typing import Any
 import botocore.session
 import pytest
 
-from bridge.app import build_runtime
-from bridge.notify.service import Notifications, default_notifications
+from bridge.app import build_runtime, default_notifications
+from bridge.notify.service import Notifications
 from bridge.notify.sns import SNSPublisher
 from bridge.notify.webhooks import SafeWebhookPoster
 from bridge.runtime import Runtime

@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify
 from pydantic import BaseModel, Field
 
-from bridge.analysis.queueing import analysis_job
 from bridge.api.access import require_operator, runtime
 from bridge.api.errors import ApiError
 
@@ -23,6 +22,9 @@ class AnalysisQueuedOut(BaseModel):
 @blueprint.post("/v1/apps/<app_id>/requests/<int:number>/analysis")
 def analyse(app_id: str, number: int) -> tuple[Response, int]:
     """Queue a fresh analysis of one request: 202, the job does the rest."""
+    # The analysis jobs' module loads with the first call, not at start (cold starts).
+    from bridge.analysis.queueing import analysis_job
+
     require_operator()
     rt = runtime()
     app = rt.settings.app(app_id)

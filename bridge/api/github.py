@@ -12,7 +12,6 @@ from bridge.api.access import runtime
 from bridge.api.body import read_raw
 from bridge.api.errors import ApiError
 from bridge.logs import bind
-from bridge.notify.emit import record_changes
 from bridge.untrusted import loads
 
 if TYPE_CHECKING:
@@ -30,6 +29,7 @@ def receive() -> tuple[Response, int]:
     """Answer GitHub fast; the effect and the delivery id are stored together."""
     # The event handlers (and what they import) load with the first delivery, not at start.
     from bridge.github_events import follow_ups, router
+    from bridge.notify.emit import record_changes
     from github_app.mapping import PayloadError
     from github_app.webhooks import WebhookEvent, verify_signature
 

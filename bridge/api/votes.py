@@ -13,7 +13,6 @@ from bridge.api.cors import install_cors, refuse_foreign_origin
 from bridge.api.errors import ApiError, fields_of
 from bridge.api.voting import voter_of
 from bridge.domain import Request, Vote, accepts_votes
-from bridge.notify.emit import vote_recorded
 from bridge.ports import TALLY_INTERVAL
 from bridge.settings import AppConfig
 
@@ -77,6 +76,9 @@ def _answer(request: Request, voted: bool, notify: OptInState | None = None) -> 
 @blueprint.post(VOTES)
 def vote(app_id: str, number: int) -> Response:
     """Add this voter's vote; a repeat changes nothing."""
+    # Events load with the first vote, like the models (cold starts).
+    from bridge.notify.emit import vote_recorded
+
     app, found, voter, body = _vote_call(app_id, number)
     if not accepts_votes(found.status):
         raise ApiError("conflict", f"request #{number} is {found.status.value}: it takes no votes")

@@ -88,22 +88,3 @@ class Notifications:
             if hook.key == delivery.target:
                 return hook
         raise TargetRefusedError("the webhook is no longer configured")
-
-
-def default_notifications(
-    settings: Settings, *, email: EmailNotifier | None = None
-) -> Notifications | None:
-    """Webhooks for the apps that list some, SNS when a topic ARN is set, ``email`` when
-    given; None when none of them."""
-    topic = settings.events_topic_arn
-    if topic is None and email is None and not any(app.notify.webhooks for app in settings.apps):
-        return None
-    from bridge.notify.webhooks import SafeWebhookPoster
-
-    publisher: EventPublisher | None = None
-    if topic is not None:
-        from bridge.notify.sns import SNSPublisher
-
-        publisher = SNSPublisher(topic)
-    poster = SafeWebhookPoster(allow_private=settings.server.allow_private_webhook_targets)
-    return Notifications(settings, poster=poster, publisher=publisher, email=email)

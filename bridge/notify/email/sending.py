@@ -134,14 +134,3 @@ class EmailNotifier:
         if self._store.is_suppressed(found.address):
             raise TargetRefusedError("address suppressed (bounced, complained or refused)")
         return found
-
-
-def default_email(
-    settings: Settings, store: IndexStore, key: Callable[[], bytes]
-) -> EmailNotifier | None:
-    """SES v2 when ``[notify.email] sender`` is set; None (email off) otherwise."""
-    if not settings.notify.email.enabled:
-        return None
-    from bridge.notify.email.ses import SESSender
-
-    return EmailNotifier(settings, store=store, key=key, sender=SESSender(settings.notify.email))
