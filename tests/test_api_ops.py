@@ -286,7 +286,7 @@ SPACES = sorted(
 @pytest.mark.parametrize("space", SPACES, ids=lambda c: f"U+{ord(c):04X}")
 def test_patterns_mean_the_same_to_the_service_and_to_json_schema(space: str) -> None:
     # jsonschema_rs is the validator schemathesis checks the OpenAPI's patterns with (ECMA-262).
-    from bridge.api.models import SimilarParams
+    from bridge.api.detail_models import SimilarParams
     from bridge.api.write_models import SubmissionIn
 
     for model, body in (

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
-from pydantic import BaseModel, Field
 
 from bridge.api.access import require_operator, runtime
 from bridge.api.errors import ApiError
@@ -11,19 +10,12 @@ from bridge.api.errors import ApiError
 blueprint = Blueprint("analysis", __name__)
 
 
-class AnalysisQueuedOut(BaseModel):
-    """The analysis is queued; its job posts (or edits) the comment."""
-
-    queued: bool = Field(description="always true")
-    app: str
-    number: int
-
-
 @blueprint.post("/v1/apps/<app_id>/requests/<int:number>/analysis")
 def analyse(app_id: str, number: int) -> tuple[Response, int]:
     """Queue a fresh analysis of one request: 202, the job does the rest."""
-    # The analysis jobs' module loads with the first call, not at start (cold starts).
+    # The analysis jobs' module and the answer's model load with the first call (cold starts).
     from bridge.analysis.queueing import analysis_job
+    from bridge.api.answer_models import AnalysisQueuedOut
 
     require_operator()
     rt = runtime()

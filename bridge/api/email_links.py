@@ -11,44 +11,24 @@ route, never the query string.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from flask import Blueprint, Response, jsonify, request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 
 from bridge.api.access import runtime
 from bridge.api.errors import ApiError
 from bridge.api.pages import page
 from bridge.notify.email import tokens
-from bridge.notify.email.model import Subscriber
+
+if TYPE_CHECKING:
+    from bridge.notify.email.model import Subscriber
 
 blueprint = Blueprint("email_links", __name__)
 
 UNSUBSCRIBE = "/v1/unsubscribe"
 CONFIRM = "/v1/confirm"
 BAD_LINK = "This link is not valid"
-
-
-class LinkParams(BaseModel):
-    """The query of an email's link."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    token: str = Field(
-        pattern=tokens.TOKEN_PATTERN,
-        description="the signed token of the email's link (a forged one is 400)",
-    )
-
-
-class UnsubscribedOut(BaseModel):
-    """The address gets no more emails from the app."""
-
-    unsubscribed: bool
-
-
-class ConfirmedOut(BaseModel):
-    """Whether the address now gets the emails it asked for (false: it unsubscribed)."""
-
-    confirmed: bool
 
 
 def _subscriber_id(purpose: str) -> str | None:
@@ -142,6 +122,9 @@ def _act(
 
 
 def _unsubscribed(subscriber: Subscriber | None) -> tuple[str, str, BaseModel]:
+    # The answers' models load with the first link followed, not at start (cold starts).
+    from bridge.api.answer_models import UnsubscribedOut
+
     name = _app_name(subscriber)
     return (
         "You are unsubscribed",
@@ -151,6 +134,9 @@ def _unsubscribed(subscriber: Subscriber | None) -> tuple[str, str, BaseModel]:
 
 
 def _confirmed(subscriber: Subscriber | None) -> tuple[str, str, BaseModel]:
+    # The answers' models load with the first link followed, not at start (cold starts).
+    from bridge.api.answer_models import ConfirmedOut
+
     name = _app_name(subscriber)
     if subscriber is None or not subscriber.active:
         return (

@@ -118,7 +118,7 @@ def _ignored(event: WebhookEvent, why: str) -> tuple[Response, int]:
 
 
 def _answer(status: int, **fields: object) -> tuple[Response, int]:
-    from bridge.api.models import WebhookAnswerOut
+    from bridge.api.answer_models import WebhookAnswerOut
 
     answer = WebhookAnswerOut.model_validate({"ok": True, **fields})
     return jsonify(answer.model_dump(exclude_none=True)), status

@@ -8,25 +8,24 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from bridge.api.analysis import AnalysisQueuedOut
+from bridge.api.answer_models import (
+    AnalysisQueuedOut,
+    ConfirmedOut,
+    ErrorOut,
+    LinkParams,
+    NotificationList,
+    NotificationParams,
+    SyncParams,
+    SyncQueuedOut,
+    UnsubscribedOut,
+    WebhookAnswerOut,
+)
 from bridge.api.body import API_BODY_LIMIT
-from bridge.api.email_links import ConfirmedOut, LinkParams, UnsubscribedOut
+from bridge.api.detail_models import RequestDetailOut, SimilarList, SimilarParams
 from bridge.api.errors import CODE_OF_STATUS
 from bridge.api.export_models import EXPORT_DESCRIPTION, ExportDocument, ExportParams, ExportRow
 from bridge.api.github import WEBHOOK_BODY_LIMIT
-from bridge.api.models import (
-    AppList,
-    ErrorOut,
-    ListParams,
-    RequestDetailOut,
-    RequestList,
-    SimilarList,
-    SimilarParams,
-    SyncParams,
-    SyncQueuedOut,
-    WebhookAnswerOut,
-)
-from bridge.api.notifications import NotificationList, NotificationParams
+from bridge.api.models import AppList, ListParams, RequestList
 from bridge.api.ops import Health
 from bridge.api.requests import IDEMPOTENCY_KEY_PATTERN
 from bridge.api.write_models import (

@@ -135,7 +135,7 @@ def analysis_health(rt: Runtime) -> dict[str, object]:
 @blueprint.post("/v1/sync")
 def sync() -> tuple[Response, int]:
     """Queue a reconciliation of the index with GitHub (``?app=`` for one app)."""
-    from bridge.api.models import SyncQueuedOut
+    from bridge.api.answer_models import SyncQueuedOut
     from bridge.jobs import sync_job
 
     require_operator()

@@ -84,7 +84,7 @@ def list_requests(app_id: str) -> Response:
 @blueprint.get("/v1/apps/<app_id>/requests/<int:number>")
 def show_request(app_id: str, number: int) -> Response:
     """One request of the index, with its latest analysis."""
-    from bridge.api.models import RequestDetailOut
+    from bridge.api.detail_models import RequestDetailOut
 
     app = visible_app(app_id)
     limit_reads(app)
@@ -98,7 +98,7 @@ def show_request(app_id: str, number: int) -> Response:
 @blueprint.get("/v1/apps/<app_id>/similar")
 def similar_requests(app_id: str) -> Response:
     """Likely duplicates of a draft: lexical from the index, fused with embeddings when on."""
-    from bridge.api.models import SimilarList, SimilarOut, SimilarParams
+    from bridge.api.detail_models import SimilarList, SimilarOut, SimilarParams
     from bridge.similar.search import find_similar
 
     app = visible_app(app_id)
