@@ -45,7 +45,7 @@ sys.path.insert(0, str(ROOT))
 from bridge.app import build_runtime  # noqa: E402
 from bridge.domain import Request, Source, Status  # noqa: E402
 from bridge.embeddings.sqlite import SQLiteVectors  # noqa: E402
-from bridge.ports import Embedding  # noqa: E402
+from bridge.embeddings.values import Embedding  # noqa: E402
 from bridge.runtime import Runtime  # noqa: E402
 from bridge.settings import Settings  # noqa: E402
 from bridge.similar.terms import draft_terms, match_expression  # noqa: E402

@@ -24,9 +24,10 @@ from typing import Any
 from bridge.domain import Request, Status
 from bridge.indexing import apps_of_issue, indexed_request
 from bridge.notify.emit import record_changes
-from bridge.ports import BoardShape, GitHubChanges, Job, ProjectRef, TrackerError
+from bridge.ports import GitHubChanges, Job, TrackerError
 from bridge.runtime import Runtime
 from bridge.settings import AppConfig, ProjectConfig, Settings
+from bridge.tracker_values import BoardShape, ProjectRef
 
 log = logging.getLogger(__name__)
 

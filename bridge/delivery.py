@@ -20,10 +20,11 @@ from bridge.embeddings.queueing import embed_job
 from bridge.indexing import indexed_request
 from bridge.logs import context
 from bridge.notify.emit import request_delivered
-from bridge.ports import IssueDraft, Job, OutcomeUnknownError, TrackedIssue, TrackerError
+from bridge.ports import Job, OutcomeUnknownError, TrackerError
 from bridge.retry import retry_delay
 from bridge.runtime import Runtime
 from bridge.settings import AppConfig
+from bridge.tracker_values import IssueDraft, TrackedIssue
 from github_app.render import render_issue
 
 log = logging.getLogger(__name__)

@@ -7,9 +7,9 @@ from datetime import datetime
 from typing import Final
 
 from bridge.domain import Request, Source, Status, belongs_to_app, status_of
-from bridge.ports import TrackedIssue
 from bridge.ranking import trend_add, trend_seed
 from bridge.settings import AppConfig
+from bridge.tracker_values import TrackedIssue
 from github_app.render import issue_description
 
 

@@ -14,11 +14,20 @@ from typing import TYPE_CHECKING, Any, Protocol
 from bridge.domain import AnalysisRecord, Hold, Request, SortOrder, Status, Submission, Vote
 
 if TYPE_CHECKING:
-    from bridge.analysis.model import Analysis, AnalysisInput
+    from bridge.analysis.model import AnalysisInput, AnalysisOutcome
+    from bridge.embeddings.values import Embedding, Neighbour
     from bridge.export import Row
     from bridge.notify.email.model import Subscriber
     from bridge.notify.model import NotificationDelivery
     from bridge.privacy.forget import ForgetReport
+    from bridge.tracker_values import (
+        BoardItem,
+        BoardItemState,
+        BoardShape,
+        IssueDraft,
+        ProjectRef,
+        TrackedIssue,
+    )
 
 # --------------------------------------------------------------------------- errors
 
@@ -531,77 +540,6 @@ class IndexStore(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
-class IssueDraft:
-    """An issue to create: what GitHub will show, and the marker to find it again."""
-
-    repo: str
-    title: str
-    body: str
-    labels: tuple[str, ...]
-    marker: str
-
-
-@dataclass(frozen=True, slots=True)
-class TrackedIssue:
-    """An issue as GitHub reports it."""
-
-    repo: str
-    number: int
-    url: str
-    title: str
-    state: str
-    state_reason: str | None
-    labels: tuple[str, ...]
-    created_at: datetime
-    updated_at: datetime
-    closed_at: datetime | None = None
-    # None when GitHub's answer carried no reactions rollup: keep what is known.
-    thumbs_up: int | None = None
-    # None when GitHub's answer did not carry the body (GraphQL board reads).
-    body: str | None = None
-    # GraphQL node id (adding the issue to a board needs it); "" when unknown.
-    node_id: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class ProjectRef:
-    """A GitHub Projects (v2) board: the organization that owns it, and its number."""
-
-    owner: str
-    number: int
-
-
-@dataclass(frozen=True, slots=True)
-class BoardItem:
-    """An issue's card on a board, and the card's Status option (None when unset)."""
-
-    repo: str
-    number: int
-    status: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class BoardItemState:
-    """A card a ``projects_v2_item`` webhook names, as GitHub shows it now."""
-
-    project: ProjectRef | None  # None: not an organization board the tracker can read
-    issue: TrackedIssue | None  # None: a draft issue, a pull request, or out of reach
-    on_board: bool  # False once the card is deleted or archived
-    status: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class BoardShape:
-    """What ``doctor`` checks on a board."""
-
-    owner: str  # "organization", "user" (App tokens cannot reach its boards) or "missing"
-    found: bool  # the board exists and the tracker can read it
-    status_type: str | None = None  # data type of the field named Status; None: no such field
-    status_options: tuple[str, ...] = ()
-    votes_type: str | None = None  # data type of the field named Votes; None: no such field
-
-
-@dataclass(frozen=True, slots=True)
 class TrackerHealth:
     """Whether the issue tracker can be used, and if not, why."""
 
@@ -731,16 +669,6 @@ class AnalysisUnavailableError(Exception):
         self.tokens = tokens
 
 
-@dataclass(frozen=True, slots=True)
-class AnalysisOutcome:
-    """One analysis attempt's end: an ``Analysis`` or why there is none, and its token cost."""
-
-    analysis: Analysis | None
-    error: str | None
-    tokens: int
-    model_id: str
-
-
 class Analyzer(Protocol):
     """A model that triages one request (Amazon Bedrock in production)."""
 
@@ -764,14 +692,6 @@ class EmbeddingRefusedError(Exception):
     """The embedding model refused the call (access, validation, quota): retrying will not help."""
 
 
-@dataclass(frozen=True, slots=True)
-class Embedding:
-    """A text's vector (unit length) and what it cost in input tokens."""
-
-    vector: tuple[float, ...]
-    tokens: int
-
-
 class Embedder(Protocol):
     """A model that turns text into a vector (Amazon Bedrock in production)."""
 
@@ -788,14 +708,6 @@ class Embedder(Protocol):
 
 class VectorStoreError(Exception):
     """The vector index could not do what was asked (down, refused or misconfigured)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Neighbour:
-    """A request whose vector is near a query's: cosine similarity in −1–1."""
-
-    number: int
-    similarity: float
 
 
 class VectorIndex(Protocol):

@@ -31,9 +31,10 @@ from bridge.domain import Request, SortOrder, Status
 from bridge.duplicates import merge_job
 from bridge.indexing import KEEP, indexed_request
 from bridge.notify.emit import record_changes
-from bridge.ports import GitHubChanges, ListQuery, SyncMarks, TrackedIssue
+from bridge.ports import GitHubChanges, ListQuery, SyncMarks
 from bridge.runtime import Runtime
 from bridge.settings import AppConfig, ServerSettings
+from bridge.tracker_values import TrackedIssue
 
 log = logging.getLogger(__name__)
 

@@ -5,19 +5,21 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bridge.ports import (
-    BoardItem,
-    BoardItemState,
-    BoardShape,
-    IssueDraft,
-    IssueTracker,
-    ProjectRef,
-    TrackedIssue,
-    TrackerHealth,
-    TrackerNotConfiguredError,
-)
+from bridge.ports import IssueTracker, TrackerHealth, TrackerNotConfiguredError
 from bridge.settings import Settings
+
+# Named in signatures only: a process with no GitHub credentials never builds them.
+if TYPE_CHECKING:
+    from bridge.tracker_values import (
+        BoardItem,
+        BoardItemState,
+        BoardShape,
+        IssueDraft,
+        ProjectRef,
+        TrackedIssue,
+    )
 
 MISSING_CREDENTIALS = (
     "no GitHub credentials: set GITHUB_APP_ID with GITHUB_APP_PRIVATE_KEY "

@@ -20,17 +20,14 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from bridge.ports import (
+from bridge.ports import OutcomeUnknownError, TrackerError, TrackerHealth, TrackerNotConfiguredError
+from bridge.tracker_values import (
     BoardItem,
     BoardItemState,
     BoardShape,
     IssueDraft,
-    OutcomeUnknownError,
     ProjectRef,
     TrackedIssue,
-    TrackerError,
-    TrackerHealth,
-    TrackerNotConfiguredError,
 )
 from github_app.auth import AppCredentials, Clock, Credentials, TokenCredentials, split_repo
 from github_app.errors import error_for_response, error_for_transport

@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from bridge.ports import TrackedIssue, TrackerError
+from bridge.ports import TrackerError
+from bridge.tracker_values import TrackedIssue
 
 if TYPE_CHECKING:
     import httpx

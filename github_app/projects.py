@@ -19,14 +19,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from bridge.ports import (
-    BoardItem,
-    BoardItemState,
-    BoardShape,
-    ProjectRef,
-    TrackedIssue,
-    TrackerError,
-)
+from bridge.ports import TrackerError
+from bridge.tracker_values import BoardItem, BoardItemState, BoardShape, ProjectRef, TrackedIssue
 from github_app.auth import split_repo
 from github_app.board_queries import (
     ADD_ITEM_MUTATION,

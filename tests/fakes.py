@@ -8,20 +8,17 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bridge.domain import Request, Source, Status, SubmissionContent
-from bridge.ports import (
+from bridge.ports import Job, OutcomeUnknownError, TrackerError, TrackerHealth
+from bridge.runtime import Runtime
+from bridge.submissions import accept
+from bridge.tracker_values import (
     BoardItem,
     BoardItemState,
     BoardShape,
     IssueDraft,
-    Job,
-    OutcomeUnknownError,
     ProjectRef,
     TrackedIssue,
-    TrackerError,
-    TrackerHealth,
 )
-from bridge.runtime import Runtime
-from bridge.submissions import accept
 
 
 class FakeClock:

@@ -23,11 +23,12 @@ from bridge.boards import ADD_TO_BOARD, BOARD_ITEM, board_problems
 from bridge.doctor import check
 from bridge.domain import Status, Vote
 from bridge.jobs import run_job, write_tallies
-from bridge.ports import BoardShape, Job, ProjectRef, TrackerError
+from bridge.ports import Job, TrackerError
 from bridge.runtime import Runtime
 from bridge.settings import ProjectConfig, Settings
 from bridge.stores.sqlite import SQLiteStore
 from bridge.sync import sync_app
+from bridge.tracker_values import BoardShape, ProjectRef
 from github_app.client import GitHubIssueTracker
 from github_app.webhooks import sign
 from tests.fakes import FakeClock, RecordingQueue

@@ -15,12 +15,8 @@ from typing import Any
 import httpx
 import pytest
 
-from bridge.ports import (
-    IssueDraft,
-    OutcomeUnknownError,
-    TrackerError,
-    TrackerNotConfiguredError,
-)
+from bridge.ports import OutcomeUnknownError, TrackerError, TrackerNotConfiguredError
+from bridge.tracker_values import IssueDraft
 from github_app import kit
 from github_app.client import GitHubIssueTracker
 from github_app.errors import error_for_response, error_for_transport

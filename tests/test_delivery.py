@@ -87,7 +87,7 @@ def test_crashed_worker_lease_runs_out_and_the_issue_is_adopted(
     lease = timedelta(seconds=runtime.settings.server.delivery_lease_seconds)
     claimed = runtime.store.claim_submission(sid, now=clock(), lease_until=clock() + lease)
     assert claimed is not None
-    from bridge.ports import IssueDraft
+    from bridge.tracker_values import IssueDraft
     from github_app.render import submission_marker
 
     tracker.create_issue(

@@ -13,7 +13,8 @@ import pytest
 from botocore.stub import Stubber
 
 from bridge.embeddings.s3vectors import S3Vectors, parse_url
-from bridge.ports import Neighbour, VectorStoreError
+from bridge.embeddings.values import Neighbour
+from bridge.ports import VectorStoreError
 from tests.embedding_stub import s3vectors_client
 
 

@@ -36,6 +36,7 @@ HEAVY = (
     "bridge.delivery",  # issue rendering, boards
     "bridge.jobs",
     "bridge.github_events",
+    "bridge.tracker_values",  # issues and boards: with the GitHub client or delivery
     "github_app.render",
     "jwt",
     "cryptography",
@@ -97,6 +98,7 @@ EMBEDDINGS = (
         "bridge.embeddings",
         "bridge.embeddings.bedrock",
         "bridge.embeddings.sqlite",
+        "bridge.embeddings.values",
         "bridge.bedrock_runtime",
     },
 )

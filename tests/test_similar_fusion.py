@@ -14,7 +14,7 @@ import pytest
 from bridge.app import build_runtime
 from bridge.domain import Request, Source, Status
 from bridge.embeddings.sqlite import SQLiteVectors
-from bridge.ports import Embedding
+from bridge.embeddings.values import Embedding
 from bridge.settings import Settings
 from bridge.similar.evaluation import PairsError, read_pairs, recall_at
 from bridge.similar.fusion import RRF_K, certain_head, competition_ranks, fuse

@@ -10,11 +10,12 @@ import pytest
 from bridge.app import build_runtime
 from bridge.domain import Request, Source, Status, Vote
 from bridge.jobs import sweep, write_tallies
-from bridge.ports import ProjectRef, TrackerError
+from bridge.ports import TrackerError
 from bridge.runtime import Runtime
 from bridge.settings import Settings
 from bridge.stores.sqlite import SQLiteStore
 from bridge.sync import sync_all
+from bridge.tracker_values import ProjectRef
 from github_app.client import GitHubIssueTracker
 from github_app.comments import LEGACY_TALLY_MARKER, render_tally, tally_marker
 from tests.fakes import FakeClock, FakeTracker, RecordingQueue

@@ -11,10 +11,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from bridge.analysis.model import Analysis, AnalysisInput, input_schema
+from bridge.analysis.model import Analysis, AnalysisInput, AnalysisOutcome, input_schema
 from bridge.analysis.prompt import TOOL_NAME, new_tag, system_prompt, user_message
 from bridge.bedrock_runtime import RETRYABLE, bedrock_runtime_client
-from bridge.ports import AnalysisOutcome, AnalysisUnavailableError
+from bridge.ports import AnalysisUnavailableError
 from bridge.settings import AnalysisSettings
 
 # The documented default (featurebridge.example.toml, the SAM template): Amazon

@@ -154,3 +154,13 @@ def _inline(node: Any, defs: dict[str, Any]) -> Any:
     if isinstance(node, list):
         return [_inline(item, defs) for item in node]
     return node
+
+
+@dataclass(frozen=True, slots=True)
+class AnalysisOutcome:
+    """One analysis attempt's end: an ``Analysis`` or why there is none, and its token cost."""
+
+    analysis: Analysis | None
+    error: str | None
+    tokens: int
+    model_id: str

@@ -10,7 +10,8 @@ from collections.abc import Callable
 from typing import Any
 
 from bridge.bedrock_runtime import RETRYABLE, bedrock_runtime_client
-from bridge.ports import Embedding, EmbeddingRefusedError, EmbeddingUnavailableError
+from bridge.embeddings.values import Embedding
+from bridge.ports import EmbeddingRefusedError, EmbeddingUnavailableError
 from bridge.settings import AnalysisSettings
 
 DEFAULT_EMBEDDING_MODEL_ID = "amazon.titan-embed-text-v2:0"

@@ -20,7 +20,8 @@ from bridge.commands import (
     run_with_retries,
 )
 from bridge.embeddings.job import embed_request, embedding_text, worst_case_tokens
-from bridge.ports import Embedder, Embedding
+from bridge.embeddings.values import Embedding
+from bridge.ports import Embedder
 from bridge.runtime import Runtime
 from bridge.settings import Settings
 from bridge.similar.evaluation import PairsError, read_pairs, recall_at

@@ -15,9 +15,9 @@ from typing import Literal
 
 from bridge.analysis.budget import CHARS_PER_TOKEN, DailyBudget, next_day
 from bridge.embeddings.queueing import embed_job
+from bridge.embeddings.values import Embedding
 from bridge.ports import (
     Embedder,
-    Embedding,
     EmbeddingRefusedError,
     EmbeddingUnavailableError,
     VectorStoreError,

@@ -14,7 +14,8 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from bridge.ports import Neighbour, VectorStoreError
+from bridge.embeddings.values import Neighbour
+from bridge.ports import VectorStoreError
 
 SCHEME = "s3vectors://"
 

@@ -23,7 +23,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bridge.ports import Neighbour, VectorStoreError
+from bridge.embeddings.values import Neighbour
+from bridge.ports import VectorStoreError
 from bridge.stores.sqlite_base import connect
 
 # Ordinary rowid tables: forget_person walks every table of the file by rowid.

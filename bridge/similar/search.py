@@ -12,10 +12,10 @@ from __future__ import annotations
 import logging
 
 from bridge.domain import Request
+from bridge.embeddings.values import Neighbour
 from bridge.ports import (
     EmbeddingRefusedError,
     EmbeddingUnavailableError,
-    Neighbour,
     SimilarMatch,
     VectorStoreError,
 )
