@@ -142,44 +142,19 @@ def csv_cells(row: Row) -> tuple[object, ...]:
     ``None`` stays ``None``, which ``csv.writer`` writes as an empty cell. The
     status and the timestamps are the bridge's own text (an enum value, ISO
     8601 starting with the year), so only the other text cells are checked:
-    this is the export's hot path.
+    this is the export's hot path, hence positions rather than names.
     """
-    (
-        app,
-        number,
-        title,
-        status,
-        labels,
-        thumbs_up,
-        bridge_votes,
-        total_votes,
-        weighted_votes,
-        unique,
-        created_at,
-        updated_at,
-        closed_at,
-        url,
-        category,
-        priority,
-    ) = row
     cell = _cell
     return (
-        cell(app),
-        number,
-        cell(title),
-        status,
-        cell(LABEL_SEPARATOR.join(labels)),
-        thumbs_up,
-        bridge_votes,
-        total_votes,
-        weighted_votes,
-        unique,
-        created_at,
-        updated_at,
-        closed_at,
-        cell(url),
-        cell(category),
-        cell(priority),
+        cell(row[0]),  # app
+        row[1],  # number
+        cell(row[2]),  # title
+        row[3],  # status
+        cell(LABEL_SEPARATOR.join(row[4])),  # labels
+        *row[5:13],  # the counts, created_at, updated_at, closed_at
+        cell(row[13]),  # url
+        cell(row[14]),  # category
+        cell(row[15]),  # priority
     )
 
 
