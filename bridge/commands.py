@@ -15,7 +15,7 @@ from typing import BinaryIO, TextIO
 from bridge.app import build_runtime
 from bridge.domain import Status
 from bridge.export import (
-    DEFAULT_PAGE_SIZE,
+    STREAM_PAGE_SIZE,
     ExportFormat,
     Row,
     parse_since,
@@ -103,8 +103,6 @@ def run_sync(settings: Settings, *, app_id: str | None, dry_run: bool, out: Text
 
 # --------------------------------------------------------------------------- export
 
-EXPORT_PAGE_SIZE = DEFAULT_PAGE_SIZE
-
 
 def run_export(
     settings: Settings,
@@ -147,7 +145,7 @@ def run_export(
                 apps=ids,
                 status=wanted,
                 updated_since=updated_since,
-                limit=EXPORT_PAGE_SIZE,
+                limit=STREAM_PAGE_SIZE,
                 cursor=cursor,
             )
 

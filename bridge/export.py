@@ -46,6 +46,10 @@ MEDIA_TYPES: Mapping[ExportFormat, str] = {
 
 DEFAULT_PAGE_SIZE = 1_000
 MAX_PAGE_SIZE = 10_000
+# The store pages of a whole export (the CLI, a streamed response): 300,000 rows export
+# about 10% faster in pages of 250 than of 1,000 and 40% faster than of 5,000 (bench/export.py),
+# as a page's rows, cells and text stay in the CPU's caches.
+STREAM_PAGE_SIZE = 250
 LABEL_SEPARATOR = ";"
 
 # OWASP CSV injection: a cell starting with one of these is a formula to spreadsheets.
@@ -144,17 +148,20 @@ def csv_cells(row: Row) -> tuple[object, ...]:
     8601 starting with the year), so only the other text cells are checked:
     this is the export's hot path, hence positions rather than names.
     """
-    cell = _cell
+    starts = _FORMULA_STARTS
+    app, title, url, category, priority = row[0], row[2], row[13], row[14], row[15]
+    labels = LABEL_SEPARATOR.join(row[4])
+    # Inline tests rather than calls: most cells need nothing.
     return (
-        cell(row[0]),  # app
+        "'" + app if app[:1] in starts else app,
         row[1],  # number
-        cell(row[2]),  # title
+        "'" + title if title[:1] in starts else title,
         row[3],  # status
-        cell(LABEL_SEPARATOR.join(row[4])),  # labels
+        "'" + labels if labels[:1] in starts else labels,
         *row[5:13],  # the counts, created_at, updated_at, closed_at
-        cell(row[13]),  # url
-        cell(row[14]),  # category
-        cell(row[15]),  # priority
+        "'" + url if url[:1] in starts else url,
+        _cell(category),
+        _cell(priority),
     )
 
 

@@ -31,6 +31,7 @@ from bridge.domain import Request, Source, Status
 from bridge.export import (
     COLUMNS,
     FORMULA_PREFIXES,
+    STREAM_PAGE_SIZE,
     ExportFormat,
     Row,
     csv_cells,
@@ -566,6 +567,27 @@ def test_stream_sends_every_page_in_one_response(
     assert len(calls) == 8
     assert set(calls) == {7}
     assert [(r["app"], r["number"]) for r in rows] == [(r.app, r.number) for r in seeded]
+
+
+@pytest.mark.parametrize("query", ["", "&limit=10000"])
+def test_stream_reads_the_store_in_pages_of_at_most_the_stream_size(
+    client: FlaskClient,
+    runtime: Runtime,
+    seeded: list[Request],
+    monkeypatch: pytest.MonkeyPatch,
+    query: str,
+) -> None:
+    calls: list[int] = []
+    scan = runtime.store.export_rows
+
+    def counted(**kwargs: Any) -> ExportPage:
+        calls.append(kwargs["limit"])
+        return scan(**kwargs)
+
+    monkeypatch.setattr(runtime.store, "export_rows", counted)
+    response = get(client, f"format=jsonl&stream=true{query}")
+    assert len(response.get_data(as_text=True).splitlines()) == len(seeded)
+    assert set(calls) == {STREAM_PAGE_SIZE}
 
 
 def test_streamed_json_is_the_whole_document(client: FlaskClient, seeded: list[Request]) -> None:

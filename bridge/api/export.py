@@ -43,7 +43,7 @@ PAGE_BODY_BYTES = 3 * 1024 * 1024
 def export() -> Response:
     """A page of the export, or (``stream=true``) the whole export streamed."""
     # Imported here, not at start: only operators export (see export_models).
-    from bridge.export import MEDIA_TYPES, serialise
+    from bridge.export import MEDIA_TYPES, STREAM_PAGE_SIZE, serialise
 
     require_operator()
     params = _params()
@@ -77,8 +77,12 @@ def export() -> Response:
             ) from error
 
     if params.stream:
-        first = fetch(position)  # a failing index answers 503 before streaming starts
-        chunks = serialise(fmt, _pages_from(first, fetch), exported_at=exported_at, apps=refs)
+
+        def fetch_page(cursor: str | None) -> ExportPage:
+            return fetch(cursor, min(params.limit, STREAM_PAGE_SIZE))
+
+        first = fetch_page(position)  # a failing index answers 503 before streaming starts
+        chunks = serialise(fmt, _pages_from(first, fetch_page), exported_at=exported_at, apps=refs)
         return Response(_logged(chunks), content_type=MEDIA_TYPES[fmt])
     limit = params.limit
     while True:

@@ -85,13 +85,13 @@ def export_rows(rows: Sequence[tuple[Any, ...]]) -> list[Row]:
 
     labels_seen: dict[str, tuple[str, ...]] = {}
     result: list[Row] = []
-    append, make = result.append, Row._make
+    append, new = result.append, tuple.__new__  # Row._make without its length check
     for row in rows:
         text = row[_LABELS]
         labels = labels_seen.get(text)
         if labels is None:
             labels = labels_seen[text] = tuple(json.loads(text))
-        append(make((*row[:_LABELS], labels, *row[_LABELS + 1 :])))
+        append(new(Row, (*row[:_LABELS], labels, *row[_LABELS + 1 :])))
     return result
 
 
