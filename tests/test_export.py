@@ -547,9 +547,9 @@ def test_random_query_parameters_never_produce_a_500(
 # ------------------------------------------------------------------ streaming
 
 
-def test_stream_sends_every_page_in_one_response(
-    client: FlaskClient, runtime: Runtime, seeded: list[Request], monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def page_limits(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The ``limit`` of every page the export asks the store for, in order."""
     calls: list[int] = []
     scan = runtime.store.export_rows
 
@@ -558,6 +558,13 @@ def test_stream_sends_every_page_in_one_response(
         return scan(**kwargs)
 
     monkeypatch.setattr(runtime.store, "export_rows", counted)
+    return calls
+
+
+def test_stream_sends_every_page_in_one_response(
+    client: FlaskClient, seeded: list[Request], page_limits: list[int]
+) -> None:
+    calls = page_limits
     response = get(client, "format=csv&stream=true&limit=7", buffered=False)
     assert response.status_code == 200
     assert response.is_streamed
@@ -571,23 +578,11 @@ def test_stream_sends_every_page_in_one_response(
 
 @pytest.mark.parametrize("query", ["", "&limit=10000"])
 def test_stream_reads_the_store_in_pages_of_at_most_the_stream_size(
-    client: FlaskClient,
-    runtime: Runtime,
-    seeded: list[Request],
-    monkeypatch: pytest.MonkeyPatch,
-    query: str,
+    client: FlaskClient, seeded: list[Request], page_limits: list[int], query: str
 ) -> None:
-    calls: list[int] = []
-    scan = runtime.store.export_rows
-
-    def counted(**kwargs: Any) -> ExportPage:
-        calls.append(kwargs["limit"])
-        return scan(**kwargs)
-
-    monkeypatch.setattr(runtime.store, "export_rows", counted)
     response = get(client, f"format=jsonl&stream=true{query}")
     assert len(response.get_data(as_text=True).splitlines()) == len(seeded)
-    assert set(calls) == {STREAM_PAGE_SIZE}
+    assert set(page_limits) == {STREAM_PAGE_SIZE}
 
 
 def test_streamed_json_is_the_whole_document(client: FlaskClient, seeded: list[Request]) -> None:
