@@ -10,8 +10,9 @@ the next attempt with backoff; nothing is ever dropped.
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 from datetime import datetime, timedelta
+
+from msgspec.structs import replace
 
 from bridge.analysis.queueing import analysis_job
 from bridge.boards import add_to_board_job

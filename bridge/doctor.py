@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import hmac
-from dataclasses import dataclass
 from typing import TextIO
+
+from msgspec import Struct
 
 from bridge.app import default_analyzer, default_embedder, default_vectors
 from bridge.boards import board_of, board_problems
@@ -24,8 +25,7 @@ from bridge.stores import StoreUrlError, open_store
 from bridge.tracking import build_tracker
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(Struct, frozen=True):
     """One check's outcome."""
 
     ok: bool

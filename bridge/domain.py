@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
+
+from msgspec import Struct, field
 
 
 class Status(enum.StrEnum):
@@ -80,8 +81,7 @@ class OperatorAction(enum.StrEnum):
     CANCEL = "cancel"
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
+class Decision(Struct, frozen=True):
     """One recorded operator decision: what, when, through which route, and why."""
 
     action: OperatorAction
@@ -149,8 +149,7 @@ def belongs_to_app(issue_labels: Sequence[str], app_labels: Sequence[str]) -> bo
     return all(label.casefold() in present for label in app_labels)
 
 
-@dataclass(frozen=True, slots=True)
-class AnalysisRecord:
+class AnalysisRecord(Struct, frozen=True):
     """A request's latest AI analysis as the index keeps it: the answer, or why there is none.
 
     ``fields`` is the validated ``Analysis`` as JSON (empty when it failed).
@@ -179,8 +178,7 @@ class AnalysisRecord:
         return value if isinstance(value, int) else None
 
 
-@dataclass(frozen=True, slots=True)
-class Request:
+class Request(Struct, frozen=True):
     """One feature request as the index knows it."""
 
     app: str
@@ -214,8 +212,7 @@ class Request:
         return self.github_thumbs_up + self.bridge_votes
 
 
-@dataclass(frozen=True, slots=True)
-class Vote:
+class Vote(Struct, frozen=True):
     """One voter's vote on one request: ``(app, number, voter)`` is unique."""
 
     app: str
@@ -230,8 +227,7 @@ def accepts_votes(status: Status) -> bool:
     return not status.is_closed
 
 
-@dataclass(frozen=True, slots=True)
-class SubmissionContent:
+class SubmissionContent(Struct, frozen=True):
     """What a person submitted, validated; the private fields never reach GitHub."""
 
     title: str
@@ -241,8 +237,7 @@ class SubmissionContent:
     name: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Submission:
+class Submission(Struct, frozen=True):
     """A submission in the outbox, from acceptance until its issue exists."""
 
     id: str

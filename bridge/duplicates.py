@@ -8,7 +8,8 @@ follow through the store's tally versions.
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
+
+from msgspec.structs import replace
 
 from bridge.domain import Status
 from bridge.notify.email.optin import duplicate_merged

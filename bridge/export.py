@@ -18,10 +18,11 @@ import enum
 import io
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from json.encoder import encode_basestring
 from typing import TYPE_CHECKING, NamedTuple
+
+from msgspec import Struct
 
 from bridge.domain import Request
 from bridge.timeutil import to_iso
@@ -225,8 +226,7 @@ def json_object(row: Row) -> str:
 # --------------------------------------------------------------------------- totals
 
 
-@dataclass(slots=True)
-class Totals:
+class Totals(Struct):
     """Sums over the exported rows."""
 
     requests: int = 0

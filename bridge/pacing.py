@@ -11,13 +11,13 @@ from __future__ import annotations
 import threading
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from msgspec import Struct
 
-@dataclass(frozen=True, slots=True)
-class Budget:
+
+class Budget(Struct, frozen=True):
     """Content creations allowed per window."""
 
     per_minute: int = 80

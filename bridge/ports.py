@@ -7,9 +7,10 @@ Each port is a Protocol; production adapters live in ``bridge/stores``,
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
+
+from msgspec import Struct, field
 
 from bridge.domain import AnalysisRecord, Hold, Request, SortOrder, Status, Submission, Vote
 
@@ -82,8 +83,7 @@ TALLY_INTERVAL = timedelta(minutes=1)
 DELIVERY_TTL = timedelta(days=7)
 
 
-@dataclass(frozen=True, slots=True)
-class IdempotencyClaim:
+class IdempotencyClaim(Struct, frozen=True):
     """An Idempotency-Key with the fingerprint of the body it was first used with."""
 
     key: str
@@ -91,8 +91,7 @@ class IdempotencyClaim:
     expires_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
-class RateHit:
+class RateHit(Struct, frozen=True):
     """One hit on a fixed-window counter (as ``hit_rate_limit`` counts), allowed ``limit``
     times per window."""
 
@@ -101,8 +100,7 @@ class RateHit:
     limit: int
 
 
-@dataclass(frozen=True, slots=True)
-class RepeatCheck:
+class RepeatCheck(Struct, frozen=True):
     """One sight of a submission's text from its sender, counted like a :class:`RateHit`;
     seen before within the window, the submission is stored with this hold and signals."""
 
@@ -112,8 +110,7 @@ class RepeatCheck:
     signals: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class ListQuery:
+class ListQuery(Struct, frozen=True):
     """A page of an app's listing."""
 
     app: str
@@ -124,8 +121,7 @@ class ListQuery:
     cursor: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Page:
+class Page(Struct, frozen=True):
     """Requests of one listing page; ``next_cursor`` is opaque to callers.
 
     A page may hold fewer than ``limit`` items (even none) while ``next_cursor``
@@ -137,24 +133,21 @@ class Page:
     next_cursor: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class ExportPage:
+class ExportPage(Struct, frozen=True):
     """Rows of one export page, as :class:`Page` holds requests (same cursor rules)."""
 
     rows: Sequence[Row]
     next_cursor: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class SimilarMatch:
+class SimilarMatch(Struct, frozen=True):
     """A request like a draft, and how alike they are: 0–1, higher is closer."""
 
     request: Request
     score: float
 
 
-@dataclass(frozen=True, slots=True)
-class InstallationChange:
+class InstallationChange(Struct, frozen=True):
     """Repositories an App installation gained or lost."""
 
     installation_id: int
@@ -164,8 +157,7 @@ class InstallationChange:
     uninstalled: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class GitHubChanges:
+class GitHubChanges(Struct, frozen=True):
     """What one webhook delivery, or one step of a sync, changes in the index.
 
     ``synced`` requests are inserted, or only their GitHub-owned fields are
@@ -182,8 +174,7 @@ class GitHubChanges:
         return bool(self.synced or self.removed or self.installation)
 
 
-@dataclass(frozen=True, slots=True)
-class SyncMarks:
+class SyncMarks(Struct, frozen=True):
     """Where an app's reconciliation stands.
 
     ``since``: when the last complete pass (full or incremental) started, so the
@@ -195,8 +186,7 @@ class SyncMarks:
     full_at: datetime | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class TallyDue:
+class TallyDue(Struct, frozen=True):
     """A request whose vote tally on GitHub is behind its votes."""
 
     app: str
@@ -204,16 +194,14 @@ class TallyDue:
     version: int
 
 
-@dataclass(frozen=True, slots=True)
-class OutboxStats:
+class OutboxStats(Struct, frozen=True):
     """How much waits to reach GitHub."""
 
     pending: int
     oldest_created_at: datetime | None
 
 
-@dataclass(frozen=True, slots=True)
-class SubmissionPage:
+class SubmissionPage(Struct, frozen=True):
     """A page of submissions and the opaque position after it (None: no more)."""
 
     items: Sequence[Submission]
@@ -539,8 +527,7 @@ class IndexStore(Protocol):
 # --------------------------------------------------------------------------- issue tracker
 
 
-@dataclass(frozen=True, slots=True)
-class TrackerHealth:
+class TrackerHealth(Struct, frozen=True):
     """Whether the issue tracker can be used, and if not, why."""
 
     configured: bool
@@ -636,8 +623,7 @@ class IssueTracker(Protocol):
 # --------------------------------------------------------------------------- job queue
 
 
-@dataclass(frozen=True, slots=True)
-class Job:
+class Job(Struct, frozen=True):
     """A unit of background work; ``kind`` names its handler in ``bridge.jobs``."""
 
     kind: str

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
+
+from msgspec import Struct
 
 from bridge.pacing import ContentPacer
 from bridge.ports import Analyzer, Embedder, IndexStore, IssueTracker, JobQueue, VectorIndex
@@ -15,8 +16,7 @@ if TYPE_CHECKING:
     from bridge.notify.service import Notifications
 
 
-@dataclass(frozen=True)
-class Runtime:
+class Runtime(Struct, frozen=True):
     """Settings plus the ports; handed to views, job functions and commands."""
 
     settings: Settings

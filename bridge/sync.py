@@ -23,8 +23,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+
+from msgspec import Struct, field
+from msgspec.structs import replace
 
 from bridge.boards import board_options
 from bridge.domain import Request, SortOrder, Status
@@ -44,8 +46,7 @@ BATCH = 100
 SINCE_MARGIN = timedelta(minutes=5)
 
 
-@dataclass
-class SyncReport:
+class SyncReport(Struct):
     """What a sync of one app saw and did (or would do, in a dry run)."""
 
     app: str

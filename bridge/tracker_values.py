@@ -6,12 +6,12 @@ start answering ``/healthz`` or a listing) does not build these classes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
+from msgspec import Struct
 
-@dataclass(frozen=True, slots=True)
-class IssueDraft:
+
+class IssueDraft(Struct, frozen=True):
     """An issue to create: what GitHub will show, and the marker to find it again."""
 
     repo: str
@@ -21,8 +21,7 @@ class IssueDraft:
     marker: str
 
 
-@dataclass(frozen=True, slots=True)
-class TrackedIssue:
+class TrackedIssue(Struct, frozen=True):
     """An issue as GitHub reports it."""
 
     repo: str
@@ -43,16 +42,14 @@ class TrackedIssue:
     node_id: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class ProjectRef:
+class ProjectRef(Struct, frozen=True):
     """A GitHub Projects (v2) board: the organization that owns it, and its number."""
 
     owner: str
     number: int
 
 
-@dataclass(frozen=True, slots=True)
-class BoardItem:
+class BoardItem(Struct, frozen=True):
     """An issue's card on a board, and the card's Status option (None when unset)."""
 
     repo: str
@@ -60,8 +57,7 @@ class BoardItem:
     status: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class BoardItemState:
+class BoardItemState(Struct, frozen=True):
     """A card a ``projects_v2_item`` webhook names, as GitHub shows it now."""
 
     project: ProjectRef | None  # None: not an organization board the tracker can read
@@ -70,8 +66,7 @@ class BoardItemState:
     status: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class BoardShape:
+class BoardShape(Struct, frozen=True):
     """What ``doctor`` checks on a board."""
 
     owner: str  # "organization", "user" (App tokens cannot reach its boards) or "missing"

@@ -11,9 +11,10 @@ the app id; optional ``email``, ``name`` and ``tier`` or ``weight``, and
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+from msgspec import Struct
 
 from bridge.settings import AppConfig, Settings
 
@@ -34,8 +35,7 @@ class VoterError(Exception):
 ANONYMOUS_PREFIX = "anon:"
 
 
-@dataclass(frozen=True, slots=True)
-class Voter:
+class Voter(Struct, frozen=True):
     """A verified voter: the key votes are unique by, and what the token says."""
 
     key: str

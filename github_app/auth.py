@@ -19,9 +19,10 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
+
+from msgspec import Struct
 
 from bridge.ports import TrackerError, TrackerNotConfiguredError
 
@@ -118,8 +119,7 @@ class TokenCredentials:
 # --------------------------------------------------------------------------- app
 
 
-@dataclass(frozen=True, slots=True)
-class InstallationToken:
+class InstallationToken(Struct, frozen=True):
     """An installation token as an Authorization header, and when it expires."""
 
     header: str

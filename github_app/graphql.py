@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
+
+from msgspec import Struct
 
 from bridge.ports import TrackerError
 from github_app.errors import SECONDARY_LIMIT_WAIT_SECONDS
@@ -14,8 +15,7 @@ if TYPE_CHECKING:
     import httpx
 
 
-@dataclass(frozen=True, slots=True)
-class GraphQLAnswer:
+class GraphQLAnswer(Struct, frozen=True):
     """A GraphQL answer: ``data`` (possibly partial) and GitHub's errors."""
 
     data: Mapping[str, Any]

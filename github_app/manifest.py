@@ -148,6 +148,7 @@ _PAGE = (
 )
 
 
+# A dataclass, not a Struct like the other values: only it can keep a field out of repr.
 @dataclass(frozen=True, slots=True)
 class RegisteredApp:
     """GitHub's answer to the code exchange; the secrets stay out of ``repr``."""

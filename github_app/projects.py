@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from typing import Any
+
+from msgspec import Struct, field
 
 from bridge.ports import TrackerError
 from bridge.tracker_values import BoardItem, BoardItemState, BoardShape, ProjectRef, TrackedIssue
@@ -40,8 +41,7 @@ log = logging.getLogger(__name__)
 MAX_PAGES = 1000  # a guard against a server that always says "next"
 
 
-@dataclass(frozen=True, slots=True)
-class BoardIds:
+class BoardIds(Struct, frozen=True):
     """A board's node id and the ids of the fields the bridge uses."""
 
     project_id: str

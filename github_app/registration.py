@@ -21,11 +21,12 @@ import urllib.error
 import urllib.request
 import webbrowser
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import parse_qs, quote, urlsplit
+
+from msgspec import Struct
 
 from bridge.settings import Settings, read_env_file
 from github_app.manifest import (
@@ -132,8 +133,7 @@ def write_env_file(path: Path, values: Mapping[str, str], *, force: bool) -> Non
         ) from error
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
+class Outcome(Struct, frozen=True):
     """How GitHub's redirect ended: the App and its env file, or why not."""
 
     app: RegisteredApp | None = None

@@ -30,10 +30,11 @@ import re
 import tomllib
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from string import Template
+
+from msgspec import Struct
 
 from bridge.domain import Source, SubmissionContent
 
@@ -67,8 +68,7 @@ def _templates() -> dict[str, Template]:
     return flat
 
 
-@dataclass(frozen=True, slots=True)
-class RenderedIssue:
+class RenderedIssue(Struct, frozen=True):
     """What the bridge sends to GitHub for one submission."""
 
     title: str

@@ -9,8 +9,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
+
+from msgspec import Struct
 
 SIGNATURE_PREFIX = "sha256="
 
@@ -39,8 +40,7 @@ def sign(body: bytes, secret: str) -> str:
     return SIGNATURE_PREFIX + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-@dataclass(frozen=True, slots=True)
-class WebhookEvent:
+class WebhookEvent(Struct, frozen=True):
     """One delivery: the event name, its action, GitHub's delivery id and the payload."""
 
     name: str

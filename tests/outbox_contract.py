@@ -5,10 +5,10 @@ Mixed into ``StoreContract`` by each adapter's test module.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import timedelta
 
 import pytest
+from msgspec.structs import replace
 
 from bridge.domain import Hold
 from bridge.outbox.states import cancel, dead

@@ -6,10 +6,10 @@ Mixed into ``StoreContract`` by each adapter's test module.
 from __future__ import annotations
 
 import threading
-from dataclasses import replace
 from datetime import timedelta
 
 import pytest
+from msgspec.structs import replace
 
 from bridge.domain import ActionRefusedError, Decision, Delivery, Hold, OperatorAction, Submission
 from bridge.moderation.review import decide

@@ -294,7 +294,8 @@ def test_delivery_queues_the_analysis_after_the_issue_exists(parts: Parts) -> No
 
 def test_the_analyze_command_runs_retries_and_reports(parts: Parts) -> None:
     import io
-    from dataclasses import replace
+
+    from msgspec.structs import replace
 
     from bridge.commands import CommandQueue, run_analyze
 
@@ -325,7 +326,8 @@ def test_the_analyze_command_runs_retries_and_reports(parts: Parts) -> None:
 
 def test_the_analyze_dry_run_calls_no_model(parts: Parts) -> None:
     import io
-    from dataclasses import replace
+
+    from msgspec.structs import replace
 
     from bridge.commands import CommandQueue, run_analyze
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from urllib.parse import urlencode
 
 import pytest
 from flask.testing import FlaskClient
+from msgspec.structs import replace
 
 from bridge.app import build_runtime, create_app
 from bridge.domain import Status

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
+
+from msgspec.structs import replace
 
 from bridge.app import build_runtime
 from bridge.delivery import DELIVER_SUBMISSION, deliver, deliver_job, deliver_leased, lease

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -11,6 +10,7 @@ from typing import Any
 import botocore.session
 import pytest
 from botocore.stub import Stubber
+from msgspec.structs import replace
 
 from bridge.app import build_runtime, default_notifications
 from bridge.domain import Status

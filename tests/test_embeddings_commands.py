@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import io
 import json
-from dataclasses import replace
 from pathlib import Path
 
 from botocore.stub import Stubber
+from msgspec.structs import replace
 
 from bridge.cli import main
 from bridge.commands import CommandQueue

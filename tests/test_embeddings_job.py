@@ -282,7 +282,7 @@ def test_without_embeddings_similar_is_the_stores_own(
 def test_a_neighbour_closed_as_duplicate_shows_its_original_and_few_requests_are_read(
     parts: Parts, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from dataclasses import replace
+    from msgspec.structs import replace
 
     for number in range(1, 31):
         parts.seed(number, f"Unrelated request {number}")

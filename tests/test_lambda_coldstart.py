@@ -12,7 +12,8 @@ so a module added there later is covered without being named here. With a
 feature configured, its adapter is built at start and may load; its AWS client
 (botocore, boto3) still waits for first use. The routes whose code is deferred
 are still registered. The entry's first build also pauses the cyclic GC and
-freezes what it built.
+freezes what it built, and defines no dataclass: each one compiles its methods
+from source as it loads (the bridge's values are msgspec Structs).
 """
 
 from __future__ import annotations
@@ -152,6 +153,15 @@ answer = handler(event, None)
 loaded = sorted(name for name in {heavy!r} if name in sys.modules)
 models = "bridge.api.models" in sys.modules
 frozen = [gc.isenabled(), gc.get_freeze_count() > 0]
+# A dataclass compiles its methods from source as its module loads; the values are Structs.
+dataclasses = sorted(
+    f"{{name}}.{{value.__qualname__}}"
+    for name, module in list(sys.modules.items())
+    if name.split(".")[0] in ("bridge", "github_app", "http_entry", "entry_common")
+    for value in vars(module).values()
+    if isinstance(value, type) and value.__module__ == name
+    and "__dataclass_fields__" in vars(value)
+)
 # The routes of the app the entry built, from the wiring point again (it loads nothing more).
 import entry_common
 from bridge.app import create_app
@@ -162,6 +172,7 @@ print(json.dumps({{
     "models": models,
     "routes": sorted({{rule.rule for rule in app.url_map.iter_rules()}}),
     "gc": frozen,
+    "dataclasses": dataclasses,
 }}))
 """
 
@@ -245,6 +256,7 @@ def test_a_cold_start_loads_no_heavy_module(
     assert set(routes) >= DEFERRED_ROUTES
     # Built with the collector paused, then frozen; collecting again afterwards.
     assert answer["gc"] == [True, True]
+    assert answer["dataclasses"] == []
 
 
 def test_the_feature_packages_are_all_checked() -> None:

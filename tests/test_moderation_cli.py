@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from msgspec.structs import replace
 
 from bridge.cli import main
 from bridge.domain import Hold, OperatorAction, Source, Submission, SubmissionContent

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import botocore.session
 import pytest
+from msgspec.structs import replace
 
 from bridge.app import build_runtime, default_notifications
 from bridge.notify.service import Notifications

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
+from msgspec.structs import replace
 
 from bridge.domain import ActionRefusedError, Delivery, Hold, OperatorAction
 from bridge.outbox.states import cancel, dead, retry, state_of

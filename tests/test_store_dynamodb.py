@@ -6,7 +6,6 @@ import json
 import socket
 import threading
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, cast
 
@@ -14,6 +13,7 @@ import pytest
 from botocore.exceptions import ClientError
 from hypothesis import given
 from hypothesis import strategies as st
+from msgspec.structs import replace
 
 from bridge.domain import Status, Vote
 from bridge.ports import TALLY_INTERVAL, GitHubChanges, ListQuery, StoreError

@@ -7,8 +7,9 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
+
+from msgspec import Struct
 
 from bridge.notify.events import scrub
 
@@ -23,8 +24,7 @@ class ApiCallError(Exception):
     """The bridge refused a call, or could not be reached: ``str()`` says why."""
 
 
-@dataclass(frozen=True)
-class BridgeClient:
+class BridgeClient(Struct, frozen=True):
     """GET requests to one bridge, with the operator token or a voter token when given."""
 
     url: str

@@ -9,8 +9,9 @@ from __future__ import annotations
 import heapq
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
+
+from msgspec import Struct, field
 
 # The fields of an export row a summary shows for one request.
 ROW_FIELDS = (
@@ -28,8 +29,7 @@ ROW_FIELDS = (
 )
 
 
-@dataclass
-class VoteSummary:
+class VoteSummary(Struct):
     """Totals, requests per status and the ``top`` most voted requests of export pages."""
 
     top: int

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING
+
+from msgspec import Struct
 
 if TYPE_CHECKING:
     # Types only: /healthz reads the counters without loading the model's classes.
@@ -42,8 +43,7 @@ def worst_case_tokens(request: AnalysisInput, *, max_tokens: int, attempts: int)
     return attempts * (math.ceil(text / CHARS_PER_TOKEN) + PROMPT_OVERHEAD_TOKENS + max_tokens)
 
 
-@dataclass(frozen=True)
-class DailyBudget:
+class DailyBudget(Struct, frozen=True):
     """Reserve an analysis's worst case before the call, settle to what it cost after.
 
     Reserving first is what makes the budget hold when several processes

@@ -10,9 +10,10 @@ nothing is posted for it.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal
+
+from msgspec import Struct
 
 from bridge.analysis.bedrock import ATTEMPTS
 from bridge.analysis.budget import DailyBudget, failures_key, next_day, worst_case_tokens
@@ -39,8 +40,7 @@ def analysis_enabled(runtime: Runtime, app: AppConfig) -> bool:
     return runtime.analyzer is not None and app.analysis.enabled
 
 
-@dataclass(frozen=True, slots=True)
-class Prepared:
+class Prepared(Struct, frozen=True):
     """An analysis ready to run: the app, the request and what the model is given."""
 
     app: AppConfig

@@ -8,9 +8,9 @@ supplies, so one ``model_validate`` call accepts or rejects an answer whole.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
+from msgspec import Struct, field
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 # Used when an app lists no ``categories`` of its own.
@@ -26,8 +26,7 @@ DEFAULT_CATEGORIES = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class AnalysisInput:
+class AnalysisInput(Struct, frozen=True):
     """What the model is given about one request, and what it may answer with."""
 
     app_id: str
@@ -156,8 +155,7 @@ def _inline(node: Any, defs: dict[str, Any]) -> Any:
     return node
 
 
-@dataclass(frozen=True, slots=True)
-class AnalysisOutcome:
+class AnalysisOutcome(Struct, frozen=True):
     """One analysis attempt's end: an ``Analysis`` or why there is none, and its token cost."""
 
     analysis: Analysis | None

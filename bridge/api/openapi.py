@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
+from msgspec import Struct, field
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
@@ -56,8 +56,7 @@ REF_TEMPLATE = "#/components/schemas/{model}"
 LINE_DELIMITED = frozenset({"application/jsonl"})
 
 
-@dataclass(frozen=True)
-class Operation:
+class Operation(Struct, frozen=True):
     """One documented route."""
 
     method: str

@@ -11,12 +11,12 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, render_template, request
+from msgspec import Struct
 
 from bridge.api.access import is_operator, limit_reads, runtime
 from bridge.api.cors import refuse_foreign_origin
@@ -58,8 +58,7 @@ FORM_OUTCOMES = {
 SIMILAR_ON_THE_FORM = 3
 
 
-@dataclass(frozen=True, slots=True)
-class WidgetScript:
+class WidgetScript(Struct, frozen=True):
     """The widget's bytes and their strong validator."""
 
     body: bytes

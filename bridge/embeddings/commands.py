@@ -5,9 +5,11 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TextIO
+
+from msgspec import Struct
+from msgspec.structs import replace
 
 from bridge.app import build_runtime
 from bridge.commands import (
@@ -86,8 +88,7 @@ def run_reindex(
     return EXIT_PROBLEMS if set(counts) - {"embedded", "would embed"} else EXIT_OK
 
 
-@dataclass
-class _Counting:
+class _Counting(Struct):
     """The configured embedder, counting what the drafts cost."""
 
     inner: Embedder

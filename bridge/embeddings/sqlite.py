@@ -20,8 +20,9 @@ import os
 import sqlite3
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
+
+from msgspec import Struct, field
 
 from bridge.embeddings.values import Neighbour
 from bridge.ports import VectorStoreError
@@ -52,8 +53,7 @@ def _numpy() -> Any:
     return numpy
 
 
-@dataclass
-class _Matrix:
+class _Matrix(Struct):
     """One app's vectors of this key as loaded by this process, up to ``seq``."""
 
     seq: int = 0

@@ -6,19 +6,17 @@ answering ``/healthz`` or a listing) does not build these classes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from msgspec import Struct
 
 
-@dataclass(frozen=True, slots=True)
-class Embedding:
+class Embedding(Struct, frozen=True):
     """A text's vector (unit length) and what it cost in input tokens."""
 
     vector: tuple[float, ...]
     tokens: int
 
 
-@dataclass(frozen=True, slots=True)
-class Neighbour:
+class Neighbour(Struct, frozen=True):
     """A request whose vector is near a query's: cosine similarity in −1–1."""
 
     number: int

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
+
+from msgspec.structs import replace
 
 from bridge.domain import ActionRefusedError, Decision, Hold, OperatorAction, Submission
 from bridge.ports import HoldChange

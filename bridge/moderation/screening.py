@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from bridge.domain import Hold
 from bridge.moderation import form_token
@@ -13,8 +14,7 @@ from bridge.runtime import Runtime
 from bridge.settings import AppConfig
 
 
-@dataclass(frozen=True, slots=True)
-class BrowserProof:
+class BrowserProof(Struct, frozen=True):
     """What the widget and the hosted form send to show a person filled them in."""
 
     honeypot: str
@@ -27,8 +27,7 @@ def _repeat_key(app: str, client: str, title: str, description: str) -> str:
     return f"repeat:{hashlib.sha256(text.encode()).hexdigest()}"
 
 
-@dataclass(frozen=True, slots=True)
-class Screening:
+class Screening(Struct, frozen=True):
     """What screening found before the submission is stored.
 
     ``signals`` are those its content and browser trip, and ``hold`` the app's

@@ -12,9 +12,10 @@ import hashlib
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+
+from msgspec import Struct
 
 from bridge.domain import Request
 from bridge.notify.config import EventType
@@ -49,8 +50,7 @@ def milestones_between(before: int, after: int) -> list[int]:
     return crossed
 
 
-@dataclass(frozen=True, slots=True)
-class Event:
+class Event(Struct, frozen=True):
     """Something that happened to a request that other tools may want to hear of.
 
     Carries only what GitHub shows anyway (number, title, link, status, votes):

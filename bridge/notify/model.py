@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
+
+from msgspec import Struct
 
 DeliveryState = Literal["pending", "delivered", "failed"]
 SNS_TARGET = "sns"
 
 
-@dataclass(frozen=True, slots=True)
-class NotificationDelivery:
+class NotificationDelivery(Struct, frozen=True):
     """One event on its way to one target (a webhook or the SNS topic), kept in the index.
 
     ``id`` orders deliveries by creation and is opaque to callers. ``target`` is

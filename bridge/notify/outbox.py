@@ -12,9 +12,10 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import timedelta
 from typing import Any
+
+from msgspec.structs import replace
 
 from bridge.notify.emit import notification_job
 from bridge.notify.model import DeliveryError, TargetRefusedError

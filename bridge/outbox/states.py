@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 from typing import Literal, get_args
+
+from msgspec.structs import replace
 
 from bridge.domain import (
     ActionRefusedError,

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, replace
+
+from msgspec import Struct
+from msgspec.structs import replace
 
 from bridge.domain import SubmissionContent
 
@@ -20,8 +22,7 @@ REMOVED = "[removed]"
 FORGOTTEN_PREFIX = "forgotten:"
 
 
-@dataclass(frozen=True, slots=True)
-class ForgetReport:
+class ForgetReport(Struct, frozen=True):
     """What was (or, in a dry run, would be) changed."""
 
     submissions: int = 0

@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
+
+from msgspec import Struct
 
 
 class PairsError(ValueError):
     """A pairs file that cannot be read; the message says where and why."""
 
 
-@dataclass(frozen=True, slots=True)
-class Pair:
+class Pair(Struct, frozen=True):
     """A draft as someone typed it and the number of the request it duplicates."""
 
     title: str

@@ -20,9 +20,10 @@ harmless because every write sets state rather than adding to it.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
+
+from msgspec.structs import replace
 
 from bridge.domain import Request, Source
 from bridge.ports import DELIVERY_TTL, GitHubChanges, InstallationChange, StoreError, SyncMarks

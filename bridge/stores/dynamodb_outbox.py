@@ -12,9 +12,10 @@ so the index stays as small as the backlog.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
+
+from msgspec.structs import replace
 
 from bridge.domain import Hold, Request, Submission, Vote
 from bridge.ports import (

@@ -8,9 +8,10 @@ are caches that expire anyway.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
+
+from msgspec.structs import replace
 
 from bridge.privacy.forget import (
     ForgetReport,

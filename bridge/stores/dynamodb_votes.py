@@ -29,9 +29,10 @@ import random
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
+
+from msgspec.structs import replace
 
 from bridge.domain import Request, Vote
 from bridge.ports import TALLY_INTERVAL, StoreError, TallyDue

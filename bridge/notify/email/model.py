@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
+
+from msgspec import Struct
 
 # Email deliveries' targets: ``email:<subscriber id>`` (never the address).
 EMAIL_TARGET_PREFIX = "email:"
@@ -20,8 +21,7 @@ EMAIL_DESTINATION = "email"
 CONFIRM_EVENT = "subscription.confirm"
 
 
-@dataclass(frozen=True, slots=True)
-class Subscriber:
+class Subscriber(Struct, frozen=True):
     """One address of one app that may be emailed; ``id`` is what its links name."""
 
     id: str

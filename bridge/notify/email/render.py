@@ -7,7 +7,6 @@ is autoescaped, the plain text is not) and have golden files in
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -15,6 +14,8 @@ from email.utils import format_datetime, make_msgid
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from msgspec import Struct
 
 if TYPE_CHECKING:
     from jinja2 import Environment
@@ -35,8 +36,7 @@ POLICY = SMTP.clone(max_line_length=998)
 SUBJECT_TITLE_LIMIT = 120
 
 
-@dataclass(frozen=True, slots=True)
-class Email:
+class Email(Struct, frozen=True):
     """A rendered email: its subject and both bodies."""
 
     subject: str
