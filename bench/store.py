@@ -28,12 +28,14 @@ import re
 import sys
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from msgspec.structs import replace
 
 from bridge.domain import Hold, SortOrder, Status, Vote
 from bridge.ports import (

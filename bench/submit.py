@@ -21,7 +21,6 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
 from flask import Flask, jsonify, request  # noqa: E402
+from msgspec.structs import replace  # noqa: E402
 
 from bridge.api.write_models import SubmissionIn  # noqa: E402
 from bridge.app import build_runtime, create_app  # noqa: E402
