@@ -123,7 +123,7 @@ def per_call(client, count: int, github: TimedTransport | None = None) -> list[t
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--count", type=int, default=300)
+    parser.add_argument("--count", type=int, default=300, help="submissions, in turns of ten")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "featurebridge.toml"
@@ -155,7 +155,7 @@ def main() -> int:
         bridge_times: list[tuple[float, float]] = []
         bare_times: list[tuple[float, float]] = []
         # In turns of ten, so that both meet the same load on the machine.
-        for _ in range(args.count // 10):
+        for _ in range(max(1, args.count // 10)):
             bridge_times += per_call(client, 10, github)
             bare_times += per_call(bare, 10)
         github_requests = (len(double.calls) - calls_before) / len(bridge_times)
