@@ -279,7 +279,8 @@ def report(title: str, variants: list[Variant], goal: float) -> dict[str, Any]:
     print(f"\n{title}")
     print(
         f"  {'variant':<40} {'cold median':>11} {'min':>6} {'max':>6} {'ratio':>6}"
-        f" {'instructions':>13} {'ratio':>6} {'warm':>8}"
+        + (f" {'instructions':>13} {'ratio':>6}" if counted else "")
+        + f" {'warm':>8}"
     )
     figures: dict[str, Any] = {}
     for variant in variants:
